@@ -1,0 +1,1 @@
+"""Lambda code for sesmailengine. The package sits at the root of the Lambda archive."""
