@@ -1,0 +1,129 @@
+"""EmailEngine: the whole pipeline, wired from one settings object in data-flow order."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from .artifact import build_lambda_artifacts, package_root
+from .function import LambdaCode
+from .ingestion import Ingestion, IngestionArgs
+from .naming import component_type
+from .sending import Sending, SendingArgs
+from .settings import EngineSettings
+from .storage import Storage, StorageArgs
+
+
+class EmailEngine(pulumi.ComponentResource):
+    """Email infrastructure on Amazon SES: ingestion, sending, storage (and, later, feedback
+    and monitoring), configured by one `EngineSettings`."""
+
+    event_bus_name: pulumi.Output[str]
+    event_bus_arn: pulumi.Output[str]
+    email_queue_url: pulumi.Output[str]
+    email_dead_letter_queue_url: pulumi.Output[str]
+    rule_dead_letter_queue_url: pulumi.Output[str]
+    tracking_table_name: pulumi.Output[str]
+    suppression_table_name: pulumi.Output[str]
+    template_bucket_name: pulumi.Output[str]
+    configuration_set_name: pulumi.Output[str]
+    sender_function_name: pulumi.Output[str]
+    dkim_tokens: pulumi.Output[list[str]]
+
+    def __init__(
+        self, name: str, settings: EngineSettings, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(component_type("EmailEngine"), name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        default_name = f"{name}-{pulumi.get_stack()}"
+
+        storage = Storage(
+            f"{name}-storage",
+            StorageArgs(
+                protect_data=settings.protect_data,
+                starter_templates_dir=(
+                    package_root() / "templates" if settings.upload_starter_templates else None
+                ),
+            ),
+            opts=child,
+        )
+        ingestion = Ingestion(
+            f"{name}-ingestion",
+            IngestionArgs(
+                bus_name=settings.event_bus_name or default_name,
+                visibility_timeout_seconds=settings.queue_visibility_timeout_seconds,
+                allowed_sources=settings.allowed_sources,
+                allowed_source_accounts=settings.allowed_source_accounts,
+                rule_retry_attempts=settings.rule_retry_attempts,
+                rule_max_event_age_seconds=settings.rule_max_event_age_seconds,
+            ),
+            opts=child,
+        )
+        sending = Sending(
+            f"{name}-sending",
+            SendingArgs(
+                settings=settings,
+                code=self._lambda_code(name, settings),
+                configuration_set_name=settings.configuration_set_name or default_name,
+                queue_arn=ingestion.queue_arn,
+                bus_name=ingestion.bus_name,
+                bus_arn=ingestion.bus_arn,
+                tracking_table_name=storage.tracking_table_name,
+                tracking_table_arn=storage.tracking_table_arn,
+                suppression_table_name=storage.suppression_table_name,
+                suppression_table_arn=storage.suppression_table_arn,
+                template_bucket_name=storage.template_bucket_name,
+                template_bucket_arn=storage.template_bucket_arn,
+            ),
+            opts=child,
+        )
+
+        self.event_bus_name = ingestion.bus_name
+        self.event_bus_arn = ingestion.bus_arn
+        self.email_queue_url = ingestion.queue_url
+        self.email_dead_letter_queue_url = ingestion.dead_letter_queue_url
+        self.rule_dead_letter_queue_url = ingestion.rule_dead_letter_queue_url
+        self.tracking_table_name = storage.tracking_table_name
+        self.suppression_table_name = storage.suppression_table_name
+        self.template_bucket_name = storage.template_bucket_name
+        self.configuration_set_name = sending.configuration_set_name
+        self.sender_function_name = sending.sender_function_name
+        self.dkim_tokens = sending.dkim_tokens
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Output]:
+        """The stack outputs, keyed as `__main__.py` exports them."""
+        return {
+            "eventBusName": self.event_bus_name,
+            "eventBusArn": self.event_bus_arn,
+            "emailQueueUrl": self.email_queue_url,
+            "emailDeadLetterQueueUrl": self.email_dead_letter_queue_url,
+            "ruleDeadLetterQueueUrl": self.rule_dead_letter_queue_url,
+            "trackingTableName": self.tracking_table_name,
+            "suppressionTableName": self.suppression_table_name,
+            "templateBucketName": self.template_bucket_name,
+            "configurationSetName": self.configuration_set_name,
+            "senderFunctionName": self.sender_function_name,
+            "dkimTokens": self.dkim_tokens,
+        }
+
+    def _lambda_code(self, name: str, settings: EngineSettings) -> LambdaCode:
+        python_version = settings.lambda_runtime.removeprefix("python")
+        artifacts = build_lambda_artifacts(settings.lambda_architecture, python_version)
+        layer = aws.lambda_.LayerVersion(
+            f"{name}-dependencies",
+            layer_name=f"{name}-{pulumi.get_stack()}-dependencies",
+            description="sesmailengine handlers' third-party dependencies",
+            code=pulumi.FileArchive(str(artifacts.layer_zip)),
+            source_code_hash=artifacts.layer_hash,
+            compatible_runtimes=[settings.lambda_runtime],
+            compatible_architectures=[settings.lambda_architecture],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return LambdaCode(
+            archive=pulumi.FileArchive(str(artifacts.code_zip)),
+            source_code_hash=artifacts.code_hash,
+            layer_arn=layer.arn,
+            runtime=settings.lambda_runtime,
+            architecture=settings.lambda_architecture,
+        )

@@ -1,0 +1,137 @@
+"""One Python Lambda function with its own log group, role and least-privilege policy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from .naming import component_type
+
+
+@dataclass(frozen=True)
+class LambdaCode:
+    """The deployable code shared by every function of an engine."""
+
+    archive: pulumi.Archive
+    """The function zip: the `handlers` package at its root."""
+    source_code_hash: str
+    """Base64 SHA-256 of the function zip, so an unchanged archive shows no diff."""
+    layer_arn: pulumi.Input[str]
+    """The layer that carries the handlers' third-party dependencies."""
+    runtime: str
+    """Lambda runtime, e.g. `python3.12`."""
+    architecture: str
+    """`arm64` or `x86_64`."""
+
+
+@dataclass
+class LambdaFunctionArgs:
+    code: LambdaCode
+    """Archive, layer and runtime."""
+    handler: str
+    """Entry point, e.g. `handlers.email_sender.handler`."""
+    description: str
+    """Shown in the Lambda console."""
+    memory_mb: int
+    """Memory size in MB."""
+    timeout_seconds: int
+    """Timeout in seconds."""
+    log_retention_days: int
+    """Days CloudWatch keeps the function's logs."""
+    log_level: str
+    """Application log level (Lambda advanced logging controls; Powertools honours it)."""
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment variables."""
+    policy_statements: Sequence[pulumi.Input[Mapping[str, object]]] = ()
+    """IAM statements the function needs beyond writing its own logs."""
+
+
+class LambdaFunction(pulumi.ComponentResource):
+    """A Lambda function, its log group, and a role allowed exactly what the function needs."""
+
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(component_type("LambdaFunction"), name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", retention_in_days=args.log_retention_days, opts=child
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        # The log group exists before the function, so the role needs no logs:CreateLogGroup.
+        log_statement = log_group.arn.apply(
+            lambda arn: {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{arn}:*",
+            }
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(log_statement, *args.policy_statements).apply(
+                lambda statements: json.dumps({"Version": "2012-10-17", "Statement": statements})
+            ),
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            description=args.description,
+            runtime=args.code.runtime,
+            architectures=[args.code.architecture],
+            handler=args.handler,
+            code=args.code.archive,
+            source_code_hash=args.code.source_code_hash,
+            layers=[args.code.layer_arn],
+            role=role.arn,
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            environment={"variables": dict(args.environment)},
+            logging_config={
+                "log_format": "JSON",
+                "log_group": log_group.name,
+                "application_log_level": args.log_level,
+                "system_log_level": "WARN",
+            },
+            # The policy must be in place before the function can run (and be subscribed).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.role_arn = role.arn
+        self.log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "function_name": self.function_name,
+                "function_arn": self.function_arn,
+                "role_arn": self.role_arn,
+                "log_group_name": self.log_group_name,
+            }
+        )

@@ -1,0 +1,185 @@
+"""Ingestion: the event bus producers publish to, and the queue that buffers Email Requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .naming import component_type
+from .policies import deny_insecure_transport, policy_document
+
+EMAIL_REQUEST_DETAIL_TYPE = "Email Request"
+MAX_RECEIVE_COUNT = 3
+RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: requests survive a two-week outage.
+LONG_POLL_SECONDS = 20
+
+
+@dataclass
+class IngestionArgs:
+    bus_name: str
+    """Name of the custom EventBridge bus."""
+    visibility_timeout_seconds: int
+    """EmailQueue visibility timeout: at least six times the sender's timeout."""
+    allowed_sources: Sequence[str] = ()
+    """Event `source` values routed to the queue; empty routes every source."""
+    allowed_source_accounts: Sequence[str] = ()
+    """Other AWS accounts allowed to put Email Request events on the bus."""
+    rule_retry_attempts: int = 185
+    """How often EventBridge retries delivering to the queue before using its DLQ."""
+    rule_max_event_age_seconds: int = 86400
+    """How long EventBridge keeps retrying."""
+
+
+class Ingestion(pulumi.ComponentResource):
+    """EventBridge bus → rule → EmailQueue, with a dead-letter queue at each hop."""
+
+    bus_name: pulumi.Output[str]
+    bus_arn: pulumi.Output[str]
+    rule_arn: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    queue_url: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    dead_letter_queue_url: pulumi.Output[str]
+    dead_letter_queue_arn: pulumi.Output[str]
+    rule_dead_letter_queue_url: pulumi.Output[str]
+    rule_dead_letter_queue_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: IngestionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(component_type("Ingestion"), name, {}, opts)
+        self._name = name
+        self._args = args
+
+        bus = aws.cloudwatch.EventBus(f"{name}-bus", name=args.bus_name, opts=self._child())
+        if args.allowed_source_accounts:
+            self._cross_account_policy(bus)
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-email-request",
+            event_bus_name=bus.name,
+            description="Routes Email Request events to the email queue",
+            event_pattern=json.dumps(email_request_pattern(args.allowed_sources)),
+            opts=self._child(),
+        )
+        dead_letter_queue = self._queue("email-dlq")
+        queue = self._queue(
+            "email-queue",
+            visibility_timeout_seconds=args.visibility_timeout_seconds,
+            receive_wait_time_seconds=LONG_POLL_SECONDS,
+            redrive_policy=dead_letter_queue.arn.apply(
+                lambda arn: json.dumps(
+                    {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+                )
+            ),
+        )
+        aws.sqs.RedriveAllowPolicy(
+            f"{name}-email-dlq-redrive-allow",
+            queue_url=dead_letter_queue.url,
+            redrive_allow_policy=queue.arn.apply(
+                lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
+            ),
+            opts=self._child(),
+        )
+        rule_dead_letter_queue = self._queue("rule-dlq")
+        policies = [
+            self._allow_only_rule_to_send(queue, rule, "email-queue"),
+            self._allow_only_rule_to_send(rule_dead_letter_queue, rule, "rule-dlq"),
+        ]
+        aws.cloudwatch.EventTarget(
+            f"{name}-email-request-target",
+            rule=rule.name,
+            event_bus_name=bus.name,
+            arn=queue.arn,
+            dead_letter_config={"arn": rule_dead_letter_queue.arn},
+            retry_policy={
+                "maximum_retry_attempts": args.rule_retry_attempts,
+                "maximum_event_age_in_seconds": args.rule_max_event_age_seconds,
+            },
+            # Without the queue policies the first deliveries would be refused.
+            opts=self._child(depends_on=policies),
+        )
+
+        self.bus_name = bus.name
+        self.bus_arn = bus.arn
+        self.rule_arn = rule.arn
+        self.queue_arn = queue.arn
+        self.queue_url = queue.url
+        self.queue_name = queue.name
+        self.dead_letter_queue_url = dead_letter_queue.url
+        self.dead_letter_queue_arn = dead_letter_queue.arn
+        self.rule_dead_letter_queue_url = rule_dead_letter_queue.url
+        self.rule_dead_letter_queue_arn = rule_dead_letter_queue.arn
+        self.register_outputs(
+            {
+                "bus_name": self.bus_name,
+                "bus_arn": self.bus_arn,
+                "queue_url": self.queue_url,
+                "dead_letter_queue_url": self.dead_letter_queue_url,
+                "rule_dead_letter_queue_url": self.rule_dead_letter_queue_url,
+            }
+        )
+
+    def _child(self, **kwargs: object) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _queue(self, role: str, **settings: object) -> aws.sqs.Queue:
+        return aws.sqs.Queue(
+            f"{self._name}-{role}",
+            message_retention_seconds=RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+            **settings,
+            opts=self._child(),
+        )
+
+    def _allow_only_rule_to_send(
+        self, queue: aws.sqs.Queue, rule: aws.cloudwatch.EventRule, role: str
+    ) -> aws.sqs.QueuePolicy:
+        policy = pulumi.Output.all(queue.arn, rule.arn).apply(
+            lambda arns: policy_document(
+                {
+                    "Sid": "AllowEmailRequestRule",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arns[0],
+                    "Condition": {"ArnEquals": {"aws:SourceArn": arns[1]}},
+                },
+                deny_insecure_transport("sqs", [arns[0]]),
+            )
+        )
+        return aws.sqs.QueuePolicy(
+            f"{self._name}-{role}-policy", queue_url=queue.url, policy=policy, opts=self._child()
+        )
+
+    def _cross_account_policy(self, bus: aws.cloudwatch.EventBus) -> None:
+        accounts = list(self._args.allowed_source_accounts)
+        policy = bus.arn.apply(
+            lambda arn: policy_document(
+                {
+                    "Sid": "AllowProducerAccountsToRequestEmail",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": accounts},
+                    "Action": "events:PutEvents",
+                    "Resource": arn,
+                    # Other accounts may request email, not inject status events.
+                    "Condition": {
+                        "StringEquals": {"events:detail-type": EMAIL_REQUEST_DETAIL_TYPE}
+                    },
+                }
+            )
+        )
+        aws.cloudwatch.EventBusPolicy(
+            f"{self._name}-bus-policy", event_bus_name=bus.name, policy=policy, opts=self._child()
+        )
+
+
+def email_request_pattern(allowed_sources: Sequence[str] = ()) -> dict[str, list[str]]:
+    """The EventBridge pattern that selects Email Request events."""
+    pattern = {"detail-type": [EMAIL_REQUEST_DETAIL_TYPE]}
+    if allowed_sources:
+        pattern["source"] = list(allowed_sources)
+    return pattern

@@ -1,0 +1,25 @@
+"""IAM policy documents shared by the components."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+Statement = dict[str, Any]
+
+
+def policy_document(*statements: Statement) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def deny_insecure_transport(service: str, resources: Sequence[str]) -> Statement:
+    """Refuse any request to these resources that does not use TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": f"{service}:*",
+        "Resource": list(resources),
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }

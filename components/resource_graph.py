@@ -1,0 +1,215 @@
+"""Run a Pulumi program without the Pulumi CLI and return the resources it declares.
+
+The program runs under `pulumi.runtime.set_mocks`: every resource registration is recorded
+with its fully resolved inputs, and answered with outputs shaped like AWS's (ARNs, queue URLs,
+generated names), so code that derives policies from ARNs sees realistic values. The tests
+assert on this graph, and local mode builds its emulated AWS from it.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import settings as runtime_settings
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class DeclaredResource:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+    @property
+    def parent_types(self) -> list[str]:
+        """Types of the enclosing components, outermost first (read from the URN)."""
+        qualified_type = self.urn.split("::")[2]
+        return qualified_type.split("$")[:-1]
+
+    def json_input(self, key: str) -> Any:
+        """An input that holds a JSON document (policies, patterns), decoded."""
+        return json.loads(self.inputs[key])
+
+
+@dataclass
+class ResourceGraph:
+    resources: list[DeclaredResource]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[DeclaredResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name_contains: str = "") -> DeclaredResource:
+        """The single resource of a type whose logical name contains `name_contains`."""
+        matches = [r for r in self.of_type(type_) if name_contains in r.name]
+        if len(matches) != 1:
+            names = [r.name for r in self.of_type(type_)]
+            raise LookupError(f"expected one {type_} named *{name_contains}*, found {names}")
+        return matches[0]
+
+    def named(self, name: str) -> DeclaredResource:
+        for resource in self.resources:
+            if resource.name == name:
+                return resource
+        raise LookupError(f"no resource named {name}")
+
+    def __iter__(self) -> Iterator[DeclaredResource]:
+        return iter(self.resources)
+
+
+def stack_config_file(project_dir: Path, stack: str) -> dict[str, str]:
+    """The config of `Pulumi.<stack>.yaml` as the Pulumi CLI hands it to a program:
+    scalars as text, lists and maps as JSON."""
+    document = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text()) or {}
+    return {key: _as_config_text(value) for key, value in (document.get("config") or {}).items()}
+
+
+def _as_config_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def run_program(
+    program: Path,
+    *,
+    stack: str,
+    config: Mapping[str, str],
+    project: str = "sesmailengine",
+) -> ResourceGraph:
+    """Run the Pulumi program file under mocks and return its declared resources and outputs.
+
+    Exceptions the program raises (such as a config `RunError`) propagate to the caller.
+    """
+    mocks = _AwsShapedMocks()
+    # A root stack left over from an earlier run would collect this run's outputs too.
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    pulumi.runtime.set_all_config(dict(config))
+    outputs: dict[str, Any] = {}
+
+    def run() -> pulumi.Output[Any]:
+        project_dir = str(program.parent.resolve())
+        # The Pulumi language host puts the project folder on the path, as we do here.
+        sys.path.insert(0, project_dir)
+        try:
+            runpy.run_path(str(program), run_name="__main__")
+        finally:
+            sys.path.remove(project_dir)
+        exported = runtime_settings.get_root_resource().outputs
+        return pulumi.Output.all(**exported).apply(outputs.update)
+
+    pulumi.runtime.test(run)()
+    resources = []
+    for urn, registration in runtime_settings.SETTINGS.monitor.get_registered_resources().items():
+        _, _, qualified_type, name = urn.split("::")
+        type_ = qualified_type.split("$")[-1]
+        resources.append(
+            DeclaredResource(
+                urn=urn,
+                type=type_,
+                name=name,
+                inputs=mocks.inputs.get((type_, name), {}),
+                outputs=dict(registration.state),
+            )
+        )
+    return ResourceGraph(resources=resources, outputs=outputs)
+
+
+class _AwsShapedMocks(pulumi.runtime.Mocks):
+    """Answers registrations with their inputs plus the outputs AWS would generate."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        physical = _physical_name(args.typ, args.name, args.inputs)
+        state = {**args.inputs, **_generated_outputs(args.typ, physical, args.inputs)}
+        return f"{physical}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        answers = {
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock",
+                "userId": "MOCK",
+            },
+            "aws:index/getRegion:getRegion": {"name": REGION, "region": REGION},
+            "aws:index/getPartition:getPartition": {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+            },
+        }
+        return answers.get(args.token, {}), None
+
+
+# The input each AWS type takes its physical name from, where the program may set one.
+_NAME_INPUTS = {
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:sesv2/configurationSet:ConfigurationSet": "configurationSetName",
+    "aws:sesv2/emailIdentity:EmailIdentity": "emailIdentity",
+    "aws:lambda/layerVersion:LayerVersion": "layerName",
+}
+
+
+def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
+    explicit = inputs.get(_NAME_INPUTS.get(type_, "name"))
+    # Pulumi auto-names resources from their logical name plus a random suffix.
+    return explicit if isinstance(explicit, str) and explicit else f"{name}-0000000"
+
+
+# Type → (service, resource part) of the ARN AWS gives such a resource.
+_ARN_FORMATS = {
+    "aws:sqs/queue:Queue": ("sqs", "{name}"),
+    "aws:dynamodb/table:Table": ("dynamodb", "table/{name}"),
+    "aws:cloudwatch/eventBus:EventBus": ("events", "event-bus/{name}"),
+    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{bus}/{name}"),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
+    "aws:lambda/function:Function": ("lambda", "function:{name}"),
+    "aws:lambda/layerVersion:LayerVersion": ("lambda", "layer:{name}:1"),
+    "aws:sesv2/configurationSet:ConfigurationSet": ("ses", "configuration-set/{name}"),
+    "aws:sesv2/emailIdentity:EmailIdentity": ("ses", "identity/{name}"),
+}
+
+
+def _arn(type_: str, physical: str, inputs: Mapping[str, Any]) -> str:
+    if type_ == "aws:s3/bucket:Bucket":
+        return f"arn:aws:s3:::{physical}"
+    if type_ == "aws:iam/role:Role":
+        return f"arn:aws:iam::{ACCOUNT_ID}:role/{physical}"
+    module = type_.split(":")[1].split("/")[0]
+    service, resource = _ARN_FORMATS.get(type_, (module, "{name}"))
+    resource = resource.format(name=physical, bus=inputs.get("eventBusName"))
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{resource}"
+
+
+def _generated_outputs(type_: str, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    outputs: dict[str, Any] = {"arn": _arn(type_, physical, inputs), "name": physical}
+    if type_ == "aws:sqs/queue:Queue":
+        outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}"
+    elif type_ == "aws:s3/bucket:Bucket":
+        outputs["bucket"] = physical
+    elif type_ == "aws:lambda/eventSourceMapping:EventSourceMapping":
+        outputs["uuid"] = f"{physical}-uuid"
+    elif type_ == "aws:sesv2/emailIdentity:EmailIdentity":
+        outputs["dkimSigningAttributes"] = {
+            **(inputs.get("dkimSigningAttributes") or {}),
+            "tokens": ["token1", "token2", "token3"],
+        }
+    return outputs

@@ -1,0 +1,219 @@
+"""Sending: the SES configuration set and identity, and the sender Lambda fed by EmailQueue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
+from .naming import component_type
+from .settings import EngineSettings
+
+SENDER_HANDLER = "handlers.email_sender.handler"
+METRICS_NAMESPACE = "SESMailEngine"
+
+
+@dataclass
+class SendingArgs:
+    settings: EngineSettings
+    """Sender tunables: timeout, memory, batching, concurrency, rates, log settings."""
+    code: LambdaCode
+    """Function archive and dependency layer."""
+    configuration_set_name: str
+    """Name of the SES configuration set every email is sent under."""
+    queue_arn: pulumi.Input[str]
+    """EmailQueue, which feeds the sender."""
+    bus_name: pulumi.Input[str]
+    bus_arn: pulumi.Input[str]
+    tracking_table_name: pulumi.Input[str]
+    tracking_table_arn: pulumi.Input[str]
+    suppression_table_name: pulumi.Input[str]
+    suppression_table_arn: pulumi.Input[str]
+    template_bucket_name: pulumi.Input[str]
+    template_bucket_arn: pulumi.Input[str]
+
+
+class Sending(pulumi.ComponentResource):
+    """Turns queued Email Requests into SES sends."""
+
+    configuration_set_name: pulumi.Output[str]
+    configuration_set_arn: pulumi.Output[str]
+    sender_function_name: pulumi.Output[str]
+    sender_function_arn: pulumi.Output[str]
+    sender_log_group_name: pulumi.Output[str]
+    event_source_mapping_uuid: pulumi.Output[str]
+    dkim_tokens: pulumi.Output[list[str]]
+
+    def __init__(
+        self, name: str, args: SendingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(component_type("Sending"), name, {}, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        configuration_set = aws.sesv2.ConfigurationSet(
+            f"{name}-configuration-set",
+            configuration_set_name=args.configuration_set_name,
+            reputation_options={"reputation_metrics_enabled": True},
+            sending_options={"sending_enabled": True},
+            opts=child,
+        )
+        dkim_tokens: pulumi.Output[list[str]] = pulumi.Output.from_input([])
+        if settings.sending_domain:
+            identity = aws.sesv2.EmailIdentity(
+                f"{name}-domain-identity",
+                email_identity=settings.sending_domain,
+                # Easy DKIM: SES generates and rotates the keys; publish the three CNAMEs.
+                dkim_signing_attributes={"next_signing_key_length": "RSA_2048_BIT"},
+                configuration_set_name=configuration_set.configuration_set_name,
+                opts=child,
+            )
+            dkim_tokens = identity.dkim_signing_attributes.apply(
+                lambda attributes: list((attributes and attributes.tokens) or [])
+            )
+
+        sender = LambdaFunction(
+            f"{name}-sender",
+            LambdaFunctionArgs(
+                code=args.code,
+                handler=SENDER_HANDLER,
+                description="sesmailengine: sends queued Email Requests through SES",
+                memory_mb=settings.sender_memory_mb,
+                timeout_seconds=settings.sender_timeout_seconds,
+                log_retention_days=settings.log_retention_days,
+                log_level=settings.log_level,
+                environment=self._environment(args, configuration_set),
+                policy_statements=self._policy(args, configuration_set),
+            ),
+            opts=child,
+        )
+        mapping = aws.lambda_.EventSourceMapping(
+            f"{name}-sender-trigger",
+            event_source_arn=args.queue_arn,
+            function_name=sender.function_arn,
+            batch_size=settings.batch_size,
+            maximum_batching_window_in_seconds=settings.max_batching_window_seconds or None,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": settings.maximum_concurrency},
+            opts=child,
+        )
+
+        self.configuration_set_name = configuration_set.configuration_set_name
+        self.configuration_set_arn = configuration_set.arn
+        self.sender_function_name = sender.function_name
+        self.sender_function_arn = sender.function_arn
+        self.sender_log_group_name = sender.log_group_name
+        self.event_source_mapping_uuid = mapping.uuid
+        self.dkim_tokens = dkim_tokens
+        self.register_outputs(
+            {
+                "configuration_set_name": self.configuration_set_name,
+                "sender_function_name": self.sender_function_name,
+                "dkim_tokens": self.dkim_tokens,
+            }
+        )
+
+    @staticmethod
+    def _environment(
+        args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
+    ) -> dict[str, pulumi.Input[str]]:
+        settings = args.settings
+        environment: dict[str, pulumi.Input[str]] = {
+            "TRACKING_TABLE": args.tracking_table_name,
+            "SUPPRESSION_TABLE": args.suppression_table_name,
+            "TEMPLATE_BUCKET": args.template_bucket_name,
+            "DEFAULT_SENDER_EMAIL": settings.default_sender_email,
+            "CONFIGURATION_SET": configuration_set.configuration_set_name,
+            "EVENT_BUS_NAME": args.bus_name,
+            "TEMPLATE_CACHE_TTL_SECONDS": str(settings.template_cache_seconds),
+            "TRACKING_TTL_DAYS": str(settings.tracking_ttl_days),
+            "STATUS_EVENT_SOURCE": settings.status_event_source,
+            "MAX_SEND_RATE": f"{settings.max_send_rate:g}",
+            # A claim older than one visibility timeout belongs to a crashed invocation.
+            "CLAIM_TIMEOUT_SECONDS": str(settings.queue_visibility_timeout_seconds),
+            "POWERTOOLS_SERVICE_NAME": "email-sender",
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        }
+        if settings.default_sender_name:
+            environment["DEFAULT_SENDER_NAME"] = settings.default_sender_name
+        return environment
+
+    @staticmethod
+    def _policy(
+        args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
+    ) -> list[pulumi.Output[dict[str, object]]]:
+        settings = args.settings
+        # The configured domain (or the default sender's domain, verified outside this stack)
+        # and the default sender address are the only identities the sender may use.
+        identities = sorted(
+            {settings.sending_domain or settings.sender_domain, settings.default_sender_email}
+        )
+        # Identity ARNs share the configuration set's partition, region and account.
+        ses_resources = configuration_set.arn.apply(
+            lambda arn: [
+                arn,
+                *(arn.split(":configuration-set/")[0] + f":identity/{i}" for i in identities),
+            ]
+        )
+        return [
+            pulumi.Output.from_input(statement)
+            for statement in (
+                {
+                    "Sid": "SendThroughConfigurationSet",
+                    "Effect": "Allow",
+                    "Action": "ses:SendEmail",
+                    "Resource": ses_resources,
+                },
+                {
+                    "Sid": "ClaimAndTrackEmails",
+                    "Effect": "Allow",
+                    "Action": [
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:ConditionCheckItem",
+                    ],
+                    "Resource": args.tracking_table_arn,
+                },
+                {
+                    "Sid": "ReadSuppressionList",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+                    "Resource": args.suppression_table_arn,
+                },
+                {
+                    "Sid": "ReadTemplates",
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": pulumi.Output.concat(args.template_bucket_arn, "/templates/*"),
+                },
+                {
+                    # Without list permission S3 answers a missing template with 403, which
+                    # the sender could not tell apart from a real permission problem.
+                    "Sid": "TellMissingTemplatesApart",
+                    "Effect": "Allow",
+                    "Action": "s3:ListBucket",
+                    "Resource": args.template_bucket_arn,
+                    "Condition": {"StringLike": {"s3:prefix": "templates/*"}},
+                },
+                {
+                    "Sid": "ConsumeEmailQueue",
+                    "Effect": "Allow",
+                    "Action": [
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:ChangeMessageVisibility",
+                        "sqs:GetQueueAttributes",
+                    ],
+                    "Resource": args.queue_arn,
+                },
+                {
+                    "Sid": "PublishStatusEvents",
+                    "Effect": "Allow",
+                    "Action": "events:PutEvents",
+                    "Resource": args.bus_arn,
+                },
+            )
+        ]

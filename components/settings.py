@@ -1,0 +1,324 @@
+"""Every stack setting of sesmailengine: its config key, default, allowed range and error message.
+
+`EngineSettings` is the one typed object `EmailEngine` is built from. Stack config
+(`Pulumi.<stack>.yaml`, namespace `sesmailengine`) is read into it by `EngineSettings.from_config`;
+a program that imports the component builds it directly (snake_case or camelCase names).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+CONFIG_NAMESPACE = "sesmailengine"
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+class SettingsError(ValueError):
+    """Stack config is invalid. The message names every bad key and what it accepts."""
+
+
+def _json_if_text(value: Any) -> Any:
+    # Pulumi hands structured config values (lists, maps) to the program as JSON text.
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected a YAML/JSON list, got {value!r}") from exc
+    return value
+
+
+def _email_address(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from exc
+
+
+_EVENT_SOURCE = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+_RESOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+StringList = Annotated[list[str], BeforeValidator(_json_if_text)]
+
+
+class EngineSettings(BaseModel):
+    """The whole configuration of one EmailEngine deployment.
+
+    Field names are snake_case in Python and camelCase as stack config keys
+    (`sesmailengine:senderTimeoutSeconds`).
+    """
+
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+    # --- Senders and identities -------------------------------------------------------------
+    default_sender_email: str = Field(
+        description="From address used when neither the request nor the template names one."
+    )
+    default_sender_name: str | None = Field(
+        None, description="Display name used when neither the request nor the template names one."
+    )
+    sending_domain: str | None = Field(
+        None,
+        description="Domain to create as an SES identity with Easy DKIM. Unset: the identity "
+        "of defaultSenderEmail's domain must already be verified in SES.",
+    )
+    admin_email: str | None = Field(
+        None, description="Address that receives alarm notifications (monitoring)."
+    )
+
+    # --- Names ------------------------------------------------------------------------------
+    event_bus_name: str | None = Field(
+        None, description="Name of the custom EventBridge bus. Unset: `sesmailengine-<stack>`."
+    )
+    configuration_set_name: str | None = Field(
+        None, description="Name of the SES configuration set. Unset: `sesmailengine-<stack>`."
+    )
+    status_event_source: str = Field(
+        "sesmailengine", description="`Source` of the `Email Status Changed` events put on the bus."
+    )
+
+    # --- Producers --------------------------------------------------------------------------
+    allowed_sources: StringList = Field(
+        default_factory=list,
+        description="Event `source` values accepted as Email Requests. Empty: any source.",
+    )
+    allowed_source_accounts: StringList = Field(
+        default_factory=list,
+        description="Other AWS account ids allowed to put Email Request events on the bus.",
+    )
+    rule_retry_attempts: int = Field(
+        185, ge=0, le=185, description="EventBridge retries delivering an event to the queue."
+    )
+    rule_max_event_age_seconds: int = Field(
+        86400, ge=60, le=86400, description="How long EventBridge keeps retrying an event."
+    )
+
+    # --- Sender Lambda ----------------------------------------------------------------------
+    sender_timeout_seconds: int = Field(30, ge=5, le=900, description="Sender Lambda timeout.")
+    sender_memory_mb: int = Field(512, ge=128, le=10240, description="Sender Lambda memory.")
+    batch_size: int = Field(10, ge=1, le=10, description="SQS messages per sender invocation.")
+    max_batching_window_seconds: int = Field(
+        0, ge=0, le=300, description="How long SQS gathers a batch before invoking the sender."
+    )
+    maximum_concurrency: int = Field(
+        5,
+        description="Most sender instances SQS runs at once (AWS allows 2 to 1000). Bounds "
+        "the SES send rate together with maxSendRate.",
+    )
+    max_send_rate: float = Field(
+        0, ge=0, description="Emails per second per sender instance; 0 means unlimited."
+    )
+    lambda_architecture: Literal["arm64", "x86_64"] = Field(
+        "arm64", description="Instruction set of both Lambda functions."
+    )
+    lambda_runtime: Literal["python3.12", "python3.13"] = Field(
+        "python3.12", description="Python runtime of both Lambda functions."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = Field(
+        "INFO", description="Application log level of the Lambda functions."
+    )
+    log_retention_days: int = Field(
+        30, description="Days CloudWatch keeps Lambda logs (a CloudWatch retention value)."
+    )
+
+    # --- Data -------------------------------------------------------------------------------
+    tracking_ttl_days: int = Field(
+        90, ge=1, le=3650, description="Days a tracking item lives before DynamoDB expires it."
+    )
+    template_cache_seconds: int = Field(
+        300, ge=0, le=86400, description="How long a sender instance caches a compiled template."
+    )
+    upload_starter_templates: bool = Field(
+        True, description="Upload the starter templates in `templates/` to the bucket."
+    )
+    protect_data: bool = Field(
+        False,
+        description="Turn on deletion protection for the tables and keep the template bucket "
+        "and tables when the stack is destroyed.",
+    )
+
+    # --- Feedback and monitoring ------------------------------------------------------------
+    soft_bounce_threshold: int = Field(
+        3, ge=1, le=100, description="Consecutive soft bounces that suppress an address."
+    )
+    bounce_rate_alarm_percent: float = Field(
+        3.0,
+        gt=0,
+        lt=5,
+        description="Bounce-rate alarm threshold in percent (AWS reviews accounts at 5%).",
+    )
+    complaint_rate_alarm_percent: float = Field(
+        0.05,
+        gt=0,
+        lt=0.1,
+        description="Complaint-rate alarm threshold in percent (AWS reviews accounts at 0.1%).",
+    )
+
+    @field_validator("default_sender_email", "admin_email")
+    @classmethod
+    def _valid_address(cls, value: str | None) -> str | None:
+        return None if value is None else _email_address(value)
+
+    @field_validator("sending_domain")
+    @classmethod
+    def _valid_domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        domain = value.strip().lower()
+        if not _DOMAIN.match(domain):
+            raise ValueError(f"{value!r} is not a domain name such as example.com")
+        return domain
+
+    @field_validator("event_bus_name", "configuration_set_name")
+    @classmethod
+    def _valid_resource_name(cls, value: str | None) -> str | None:
+        if value is not None and not _RESOURCE_NAME.match(value):
+            raise ValueError("use 1 to 64 letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("status_event_source")
+    @classmethod
+    def _valid_event_source(cls, value: str) -> str:
+        if not _EVENT_SOURCE.match(value) or value.startswith("aws."):
+            raise ValueError("use 1 to 256 of A-Z a-z 0-9 . _ / - and do not start with 'aws.'")
+        return value
+
+    @field_validator("allowed_sources")
+    @classmethod
+    def _valid_sources(cls, values: list[str]) -> list[str]:
+        for value in values:
+            cls._valid_event_source(value)
+        return values
+
+    @field_validator("allowed_source_accounts")
+    @classmethod
+    def _valid_accounts(cls, values: list[str]) -> list[str]:
+        bad = [value for value in values if not _ACCOUNT_ID.match(str(value))]
+        if bad:
+            raise ValueError(f"account ids are 12 digits; not {', '.join(map(str, bad))}")
+        return values
+
+    @field_validator("maximum_concurrency")
+    @classmethod
+    def _valid_concurrency(cls, value: int) -> int:
+        if not 2 <= value <= 1000:
+            raise ValueError(f"AWS requires SQS maximum concurrency from 2 to 1000, got {value}")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _valid_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+            raise ValueError(f"CloudWatch accepts only {allowed}; got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _sender_within_domain(self) -> EngineSettings:
+        if self.sending_domain is None:
+            return self
+        sender_domain = self.sender_domain
+        if sender_domain != self.sending_domain and not sender_domain.endswith(
+            "." + self.sending_domain
+        ):
+            raise ValueError(
+                f"defaultSenderEmail {self.default_sender_email!r} is not in sendingDomain "
+                f"{self.sending_domain!r}; SES would refuse to send from it"
+            )
+        return self
+
+    @property
+    def sender_domain(self) -> str:
+        """Domain part of the default sender, the identity SES authorizes sends against."""
+        return self.default_sender_email.rsplit("@", 1)[1].lower()
+
+    @property
+    def queue_visibility_timeout_seconds(self) -> int:
+        # AWS: at least six times the function timeout, plus the batching window.
+        return 6 * self.sender_timeout_seconds + self.max_batching_window_seconds
+
+    @classmethod
+    def config_keys(cls) -> dict[str, str]:
+        """Stack config key → field name, for every setting."""
+        return {to_camel(name): name for name in cls.model_fields}
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any]) -> EngineSettings:
+        """Build settings from stack config values keyed `sesmailengine:<key>` or `<key>`.
+
+        Raises SettingsError naming every unknown key and every invalid value at once.
+        """
+        known = cls.config_keys()
+        prefix = CONFIG_NAMESPACE + ":"
+        raw: dict[str, Any] = {}
+        unknown: list[str] = []
+        for key, value in values.items():
+            bare = key.removeprefix(prefix)
+            if ":" in bare:  # another namespace, such as aws:region
+                continue
+            if bare in known:
+                raw[bare] = value
+            else:
+                unknown.append(bare)
+        problems = [
+            f"{prefix}{key}: unknown setting (known: {', '.join(sorted(known))})"
+            for key in sorted(unknown)
+        ]
+        try:
+            settings = cls.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_describe(error) for error in exc.errors())
+            settings = None
+        if problems:
+            raise SettingsError("invalid stack config:\n  " + "\n  ".join(problems))
+        assert settings is not None
+        return settings
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    key = f"{CONFIG_NAMESPACE}:{location}" if location else "stack config"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "required, and not set"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown setting"
+    return f"{key}: {message}"
+
+
+def stack_config() -> dict[str, Any]:
+    """Every config value of the running Pulumi program, keyed `namespace:key`.
+
+    Pulumi passes config either through the runtime's config map or the PULUMI_CONFIG
+    environment variable; both are read so unknown keys can be reported, not just ignored.
+    """
+    from pulumi.runtime import config as runtime_config
+
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}

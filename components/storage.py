@@ -1,0 +1,185 @@
+"""Storage: the template bucket and the EmailTracking and Suppression tables."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from .naming import component_type
+from .policies import deny_insecure_transport, policy_document
+
+TEMPLATE_PREFIX = "templates/"
+
+# EmailTracking's secondary indexes: name → (partition key, sort key). The handlers query
+# them by these names, so they are part of the public contract.
+TRACKING_INDEXES: dict[str, tuple[str, str | None]] = {
+    "to-email-timestamp-index": ("toEmail", "timestamp"),
+    "ses-message-id-index": ("sesMessageId", None),
+    "date-partition-index": ("datePartition", "timestamp"),
+}
+TRACKING_TTL_ATTRIBUTE = "ttl"
+
+
+@dataclass
+class StorageArgs:
+    protect_data: bool
+    """Deletion protection on the tables; keep bucket and tables when the stack is destroyed."""
+    starter_templates_dir: Path | None
+    """Folder whose `<name>/...` files are uploaded to `templates/<name>/...`; None uploads none."""
+
+
+class Storage(pulumi.ComponentResource):
+    """Where templates and email state live."""
+
+    template_bucket_name: pulumi.Output[str]
+    template_bucket_arn: pulumi.Output[str]
+    tracking_table_name: pulumi.Output[str]
+    tracking_table_arn: pulumi.Output[str]
+    suppression_table_name: pulumi.Output[str]
+    suppression_table_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(component_type("Storage"), name, {}, opts)
+        self._name = name
+        self._args = args
+
+        bucket = self._template_bucket()
+        tracking = self._table(
+            "tracking",
+            hash_key="emailId",
+            indexes=TRACKING_INDEXES,
+            ttl_attribute=TRACKING_TTL_ATTRIBUTE,
+        )
+        suppression = self._table("suppression", hash_key="email")
+
+        self.template_bucket_name = bucket.bucket
+        self.template_bucket_arn = bucket.arn
+        self.tracking_table_name = tracking.name
+        self.tracking_table_arn = tracking.arn
+        self.suppression_table_name = suppression.name
+        self.suppression_table_arn = suppression.arn
+        self.register_outputs(
+            {
+                "template_bucket_name": self.template_bucket_name,
+                "tracking_table_name": self.tracking_table_name,
+                "suppression_table_name": self.suppression_table_name,
+            }
+        )
+
+    def _options(self, **kwargs: object) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _data_options(self) -> pulumi.ResourceOptions:
+        # Tables and bucket hold the only copy of the state; prod keeps them on destroy.
+        return self._options(retain_on_delete=self._args.protect_data)
+
+    def _template_bucket(self) -> aws.s3.Bucket:
+        name = f"{self._name}-templates"
+        bucket = aws.s3.Bucket(
+            name, force_destroy=not self._args.protect_data, opts=self._data_options()
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=self._options(),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=self._options(),
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=self._options(),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=self._options(),
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(
+                lambda arn: policy_document(deny_insecure_transport("s3", [arn, f"{arn}/*"]))
+            ),
+            # S3 rejects a bucket policy while the public access block is being applied.
+            opts=self._options(depends_on=[public_access]),
+        )
+        if self._args.starter_templates_dir is not None:
+            self._upload_templates(bucket, self._args.starter_templates_dir)
+        return bucket
+
+    def _upload_templates(self, bucket: aws.s3.Bucket, folder: Path) -> None:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if not path.is_file() or _is_not_template_file(relative):
+                continue
+            key = TEMPLATE_PREFIX + relative.as_posix()
+            aws.s3.BucketObjectv2(
+                f"{self._name}-{key}",
+                bucket=bucket.id,
+                key=key,
+                source=pulumi.FileAsset(str(path)),
+                content_type=_content_type(path),
+                opts=self._options(),
+            )
+
+    def _table(
+        self,
+        role: str,
+        *,
+        hash_key: str,
+        indexes: dict[str, tuple[str, str | None]] | None = None,
+        ttl_attribute: str | None = None,
+    ) -> aws.dynamodb.Table:
+        indexes = indexes or {}
+        key_attributes = {hash_key} | {
+            key for keys in indexes.values() for key in keys if key is not None
+        }
+        return aws.dynamodb.Table(
+            f"{self._name}-{role}",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=hash_key,
+            attributes=[{"name": attr, "type": "S"} for attr in sorted(key_attributes)],
+            global_secondary_indexes=[
+                {
+                    "name": index,
+                    "key_schemas": [
+                        {"attribute_name": attr, "key_type": key_type}
+                        for attr, key_type in ((partition, "HASH"), (sort, "RANGE"))
+                        if attr is not None
+                    ],
+                    "projection_type": "ALL",
+                }
+                for index, (partition, sort) in indexes.items()
+            ],
+            ttl={"attribute_name": ttl_attribute, "enabled": True} if ttl_attribute else None,
+            point_in_time_recovery={"enabled": True},
+            deletion_protection_enabled=self._args.protect_data,
+            opts=self._data_options(),
+        )
+
+
+def _is_not_template_file(relative: Path) -> bool:
+    return any(part.startswith((".", "__")) for part in relative.parts)
+
+
+def _content_type(path: Path) -> str:
+    guessed, _ = mimetypes.guess_type(path.name)
+    text = guessed or "application/octet-stream"
+    return f"{text}; charset=utf-8" if text.startswith("text/") else text
