@@ -33,10 +33,11 @@ class DeclaredResource:
     outputs: dict[str, Any]
 
     @property
-    def parent_types(self) -> list[str]:
-        """Types of the enclosing components, outermost first (read from the URN)."""
+    def parent_type(self) -> str:
+        """Type of the resource this one was declared in (read from the URN, which names only
+        the direct parent): a component's, or `pulumi:pulumi:Stack` at the top."""
         qualified_type = self.urn.split("::")[2]
-        return qualified_type.split("$")[:-1]
+        return qualified_type.split("$")[0]
 
     def json_input(self, key: str) -> Any:
         """An input that holds a JSON document (policies, patterns), decoded."""

@@ -1,0 +1,42 @@
+"""Run the real `__main__.py` under Pulumi mocks (no CLI, no provider plugin, no network)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from components.resource_graph import ResourceGraph, run_program, stack_config_file
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROGRAM = PROJECT_DIR / "__main__.py"
+
+RunStack = Callable[..., ResourceGraph]
+
+
+def _run(stack: str, **overrides: str) -> ResourceGraph:
+    config = stack_config_file(PROJECT_DIR, stack)
+    for key, value in overrides.items():
+        full_key = f"sesmailengine:{key}"
+        if value is None:
+            config.pop(full_key, None)
+        else:
+            config[full_key] = value
+    return run_program(PROGRAM, stack=stack, config=config)
+
+
+@pytest.fixture(scope="session")
+def dev() -> ResourceGraph:
+    return _run("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> ResourceGraph:
+    return _run("prod")
+
+
+@pytest.fixture(scope="session")
+def run_stack() -> RunStack:
+    """Run a stack with config overrides: `run_stack("dev", batchSize="3")`; None removes a key."""
+    return _run

@@ -1,0 +1,113 @@
+"""Stack config validation: bad values stop `pulumi up` early, naming the key and the range."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from components.settings import EngineSettings
+
+
+def config_error(run_stack, stack: str = "dev", **overrides: str | None) -> str:
+    with pytest.raises(pulumi.RunError) as raised:
+        run_stack(stack, **overrides)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["1", "1001"])
+def test_maximum_concurrency_outside_what_aws_allows_is_refused(run_stack, value):
+    message = config_error(run_stack, maximumConcurrency=value)
+    assert "sesmailengine:maximumConcurrency" in message
+    assert "from 2 to 1000" in message
+    assert value in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("batchSize", "11", "less than or equal to 10"),
+        ("batchSize", "0", "greater than or equal to 1"),
+        ("senderTimeoutSeconds", "901", "less than or equal to 900"),
+        ("senderMemoryMb", "64", "greater than or equal to 128"),
+        ("trackingTtlDays", "0", "greater than or equal to 1"),
+        ("templateCacheSeconds", "-1", "greater than or equal to 0"),
+        ("softBounceThreshold", "0", "greater than or equal to 1"),
+        ("bounceRateAlarmPercent", "5", "less than 5"),
+        ("complaintRateAlarmPercent", "0.1", "less than 0.1"),
+        ("logRetentionDays", "8", "CloudWatch accepts only 1, 3, 5, 7"),
+        ("lambdaArchitecture", "sparc", "'arm64' or 'x86_64'"),
+        ("maxSendRate", "-1", "greater than or equal to 0"),
+        ("batchSize", "ten", "valid integer"),
+        ("adminEmail", "not-an-address", "not a valid email address"),
+        ("allowedSourceAccounts", '["12345"]', "account ids are 12 digits; not 12345"),
+        ("allowedSourceAccounts", "111122223333", "Input should be a valid list"),
+        ("statusEventSource", "aws.ses", "do not start with 'aws.'"),
+        ("eventBusName", "has spaces", "letters, digits"),
+    ],
+)
+def test_invalid_values_are_refused_with_key_and_allowed_range(run_stack, key, value, expected):
+    message = config_error(run_stack, **{key: value})
+    assert f"sesmailengine:{key}" in message
+    assert expected in message
+
+
+def test_a_missing_default_sender_is_reported(run_stack):
+    message = config_error(run_stack, defaultSenderEmail=None)
+    assert "sesmailengine:defaultSenderEmail: required, and not set" in message
+
+
+def test_a_misspelt_key_is_reported_not_ignored(run_stack):
+    message = config_error(run_stack, batchSzie="5")
+    assert "sesmailengine:batchSzie: unknown setting" in message
+    assert "batchSize" in message
+
+
+def test_a_sender_outside_the_sending_domain_is_refused(run_stack):
+    message = config_error(run_stack, "prod", defaultSenderEmail="noreply@other.example.org")
+    assert "is not in sendingDomain 'mail.example.com'" in message
+
+
+def test_every_problem_is_reported_at_once(run_stack):
+    message = config_error(run_stack, batchSize="11", maximumConcurrency="1", logRetentionDays="2")
+    for key in ("batchSize", "maximumConcurrency", "logRetentionDays"):
+        assert f"sesmailengine:{key}" in message
+
+
+def test_other_namespaces_are_left_to_their_owners():
+    settings = EngineSettings.from_config(
+        {"aws:region": "eu-west-1", "sesmailengine:defaultSenderEmail": "a@example.com"}
+    )
+    assert settings.default_sender_email == "a@example.com"
+
+
+def test_config_text_is_converted_to_typed_values():
+    settings = EngineSettings.from_config(
+        {
+            "sesmailengine:defaultSenderEmail": "noreply@example.com",
+            "sesmailengine:batchSize": "4",
+            "sesmailengine:protectData": "true",
+            "sesmailengine:maxSendRate": "2.5",
+            "sesmailengine:allowedSources": '["com.example.shop"]',
+        }
+    )
+    assert settings.batch_size == 4
+    assert settings.protect_data is True
+    assert settings.max_send_rate == 2.5
+    assert settings.allowed_sources == ["com.example.shop"]
+
+
+def test_defaults_are_the_documented_ones():
+    settings = EngineSettings(default_sender_email="noreply@example.com")
+    assert settings.tracking_ttl_days == 90
+    assert settings.template_cache_seconds == 300
+    assert settings.soft_bounce_threshold == 3
+    assert settings.bounce_rate_alarm_percent == 3.0
+    assert settings.complaint_rate_alarm_percent == 0.05
+    assert settings.sender_memory_mb == 512
+    assert settings.lambda_architecture == "arm64"
+    assert settings.queue_visibility_timeout_seconds == 6 * settings.sender_timeout_seconds
+
+
+def test_programs_that_import_the_component_get_the_same_validation():
+    with pytest.raises(ValueError, match="from 2 to 1000"):
+        EngineSettings(default_sender_email="noreply@example.com", maximum_concurrency=1)

@@ -1,0 +1,95 @@
+"""The project installs as a wheel that another Pulumi program can import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(PROJECT_DIR), "--no-deps", "-q", "-w", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("sesmailengine-*.whl")
+    return built
+
+
+def test_wheel_carries_every_component_handler_and_starter_template(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    sources = {
+        "components": "sesmailengine",
+        "handlers": "sesmailengine/handlers",
+        "templates": "sesmailengine/templates",
+    }
+    for folder, package in sources.items():
+        files = [
+            p
+            for p in (PROJECT_DIR / folder).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        ]
+        assert files, folder
+        for path in files:
+            relative = path.relative_to(PROJECT_DIR / folder).as_posix()
+            assert f"{package}/{relative}" in names, relative
+
+
+def test_installed_wheel_imports_the_engine_and_finds_its_lambda_code(wheel, tmp_path):
+    # GIVEN a fresh venv holding only the wheel (dependencies come from the test environment)
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    site = Path(
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            text=True,
+        ).strip()
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), wheel],
+        check=True,
+        capture_output=True,
+    )
+    (site / "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+    # WHEN another program imports it, from a folder that has no source tree
+    probe = """
+import json
+from sesmailengine import EmailEngine, EngineSettings
+from sesmailengine.artifact import package_root
+import sesmailengine.handlers.email_sender as sender
+root = package_root()
+print(json.dumps({
+    "engine": EmailEngine.__module__,
+    "root": str(root),
+    "sender": sender.__file__,
+    "welcome": (root / "templates" / "welcome" / "metadata.json").is_file(),
+    "requirements": (root / "handlers" / "requirements.txt").is_file(),
+    "settings": EngineSettings(default_sender_email="a@example.com").batch_size,
+}))
+"""
+    result = subprocess.run(
+        [str(python), "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+    # THEN it loads from the venv and finds handlers, their lock file and the templates
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["engine"] == "sesmailengine.engine"
+    assert found["root"].startswith(str(site))
+    assert found["sender"].startswith(str(site))
+    assert found["welcome"] is True
+    assert found["requirements"] is True
+    assert found["settings"] == 10
