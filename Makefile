@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install lint test bench
+.PHONY: install lint test bench preview
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,3 +22,7 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/bench_sender.py
+
+STACK ?= dev
+preview: install
+	$(BIN)/python -m components.resource_graph $(STACK)

@@ -214,3 +214,33 @@ def _generated_outputs(type_: str, physical: str, inputs: Mapping[str, Any]) -> 
             "tokens": ["token1", "token2", "token3"],
         }
     return outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m components.resource_graph [STACK]`: list what a stack declares."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("stack", nargs="?", default="dev")
+    args = parser.parse_args(argv)
+    project_dir = Path(__file__).resolve().parent.parent
+    try:
+        graph = run_program(
+            project_dir / "__main__.py",
+            stack=args.stack,
+            config=stack_config_file(project_dir, args.stack),
+        )
+    except pulumi.RunError as error:
+        print(error, file=sys.stderr)
+        return 1
+    width = max(len(r.type) for r in graph)
+    for resource in sorted(graph, key=lambda r: (r.parent_type, r.type, r.name)):
+        print(f"{resource.type:<{width}}  {resource.name}")
+    print(f"\n{len(graph.resources)} resources. Outputs:")
+    for key, value in graph.outputs.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pytest
 
@@ -111,3 +113,19 @@ def test_defaults_are_the_documented_ones():
 def test_programs_that_import_the_component_get_the_same_validation():
     with pytest.raises(ValueError, match="from 2 to 1000"):
         EngineSettings(default_sender_email="noreply@example.com", maximum_concurrency=1)
+
+
+def test_readme_documents_every_config_key_with_its_default():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[2].strip()
+        for line in readme.splitlines()
+        if line.startswith("| `")
+    }
+    for key, field in EngineSettings.config_keys().items():
+        assert key in rows, f"README's config table lacks {key}"
+        default = EngineSettings.model_fields[field].default
+        if isinstance(default, bool):
+            assert rows[key] == f"`{str(default).lower()}`", key
+        elif isinstance(default, (int, float, str)):
+            assert rows[key] == f"`{default}`", key
