@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .artifact import build_lambda_artifacts, package_root
+from .feedback import Feedback, FeedbackArgs
 from .function import LambdaCode
 from .ingestion import Ingestion, IngestionArgs
 from .naming import component_type
@@ -15,8 +16,8 @@ from .storage import Storage, StorageArgs
 
 
 class EmailEngine(pulumi.ComponentResource):
-    """Email infrastructure on Amazon SES: ingestion, sending, storage (and, later, feedback
-    and monitoring), configured by one `EngineSettings`."""
+    """Email infrastructure on Amazon SES: storage, ingestion, sending and feedback (and,
+    later, monitoring), configured by one `EngineSettings`."""
 
     event_bus_name: pulumi.Output[str]
     event_bus_arn: pulumi.Output[str]
@@ -29,6 +30,9 @@ class EmailEngine(pulumi.ComponentResource):
     configuration_set_name: pulumi.Output[str]
     sender_function_name: pulumi.Output[str]
     dkim_tokens: pulumi.Output[list[str]]
+    feedback_topic_arn: pulumi.Output[str]
+    feedback_function_name: pulumi.Output[str]
+    feedback_dead_letter_queue_url: pulumi.Output[str]
 
     def __init__(
         self, name: str, settings: EngineSettings, opts: pulumi.ResourceOptions | None = None
@@ -59,11 +63,12 @@ class EmailEngine(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        code = self._lambda_code(name, settings)
         sending = Sending(
             f"{name}-sending",
             SendingArgs(
                 settings=settings,
-                code=self._lambda_code(name, settings),
+                code=code,
                 configuration_set_name=settings.configuration_set_name or default_name,
                 queue_arn=ingestion.queue_arn,
                 bus_name=ingestion.bus_name,
@@ -74,6 +79,22 @@ class EmailEngine(pulumi.ComponentResource):
                 suppression_table_arn=storage.suppression_table_arn,
                 template_bucket_name=storage.template_bucket_name,
                 template_bucket_arn=storage.template_bucket_arn,
+            ),
+            opts=child,
+        )
+        feedback = Feedback(
+            f"{name}-feedback",
+            FeedbackArgs(
+                settings=settings,
+                code=code,
+                configuration_set_name=sending.configuration_set_name,
+                configuration_set_arn=sending.configuration_set_arn,
+                bus_name=ingestion.bus_name,
+                bus_arn=ingestion.bus_arn,
+                tracking_table_name=storage.tracking_table_name,
+                tracking_table_arn=storage.tracking_table_arn,
+                suppression_table_name=storage.suppression_table_name,
+                suppression_table_arn=storage.suppression_table_arn,
             ),
             opts=child,
         )
@@ -89,6 +110,9 @@ class EmailEngine(pulumi.ComponentResource):
         self.configuration_set_name = sending.configuration_set_name
         self.sender_function_name = sending.sender_function_name
         self.dkim_tokens = sending.dkim_tokens
+        self.feedback_topic_arn = feedback.topic_arn
+        self.feedback_function_name = feedback.feedback_function_name
+        self.feedback_dead_letter_queue_url = feedback.dead_letter_queue_url
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:
@@ -105,6 +129,9 @@ class EmailEngine(pulumi.ComponentResource):
             "configurationSetName": self.configuration_set_name,
             "senderFunctionName": self.sender_function_name,
             "dkimTokens": self.dkim_tokens,
+            "feedbackTopicArn": self.feedback_topic_arn,
+            "feedbackFunctionName": self.feedback_function_name,
+            "feedbackDeadLetterQueueUrl": self.feedback_dead_letter_queue_url,
         }
 
     def _lambda_code(self, name: str, settings: EngineSettings) -> LambdaCode:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -10,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .naming import component_type
+from .policies import policy_document
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class LambdaFunctionArgs:
     """Environment variables."""
     policy_statements: Sequence[pulumi.Input[Mapping[str, object]]] = ()
     """IAM statements the function needs beyond writing its own logs."""
+    dead_letter_queue_arn: pulumi.Input[str] | None = None
+    """Where an asynchronous invocation goes after Lambda's own retries fail."""
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -69,16 +71,11 @@ class LambdaFunction(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=json.dumps(
+            assume_role_policy=policy_document(
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
                 }
             ),
             opts=child,
@@ -92,12 +89,20 @@ class LambdaFunction(pulumi.ComponentResource):
                 "Resource": f"{arn}:*",
             }
         )
+        statements = [log_statement, *args.policy_statements]
+        if args.dead_letter_queue_arn is not None:
+            statements.append(
+                {
+                    "Sid": "KeepFailedInvocations",
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": args.dead_letter_queue_arn,
+                }
+            )
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(log_statement, *args.policy_statements).apply(
-                lambda statements: json.dumps({"Version": "2012-10-17", "Statement": statements})
-            ),
+            policy=pulumi.Output.all(*statements).apply(lambda all_: policy_document(*all_)),
             opts=child,
         )
         function = aws.lambda_.Function(
@@ -113,6 +118,11 @@ class LambdaFunction(pulumi.ComponentResource):
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             environment={"variables": dict(args.environment)},
+            dead_letter_config=(
+                {"target_arn": args.dead_letter_queue_arn}
+                if args.dead_letter_queue_arn is not None
+                else None
+            ),
             logging_config={
                 "log_format": "JSON",
                 "log_group": log_group.name,

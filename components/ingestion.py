@@ -10,11 +10,11 @@ import pulumi
 import pulumi_aws as aws
 
 from .naming import component_type
-from .policies import deny_insecure_transport, policy_document
+from .policies import policy_document
+from .queues import allow_only_source_to_send, durable_queue
 
 EMAIL_REQUEST_DETAIL_TYPE = "Email Request"
 MAX_RECEIVE_COUNT = 3
-RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: requests survive a two-week outage.
 LONG_POLL_SECONDS = 20
 
 
@@ -65,9 +65,10 @@ class Ingestion(pulumi.ComponentResource):
             event_pattern=json.dumps(email_request_pattern(args.allowed_sources)),
             opts=self._child(),
         )
-        dead_letter_queue = self._queue("email-dlq")
-        queue = self._queue(
-            "email-queue",
+        dead_letter_queue = durable_queue(f"{name}-email-dlq", self)
+        queue = durable_queue(
+            f"{name}-email-queue",
+            self,
             visibility_timeout_seconds=args.visibility_timeout_seconds,
             receive_wait_time_seconds=LONG_POLL_SECONDS,
             redrive_policy=dead_letter_queue.arn.apply(
@@ -84,10 +85,16 @@ class Ingestion(pulumi.ComponentResource):
             ),
             opts=self._child(),
         )
-        rule_dead_letter_queue = self._queue("rule-dlq")
+        rule_dead_letter_queue = durable_queue(f"{name}-rule-dlq", self)
         policies = [
-            self._allow_only_rule_to_send(queue, rule, "email-queue"),
-            self._allow_only_rule_to_send(rule_dead_letter_queue, rule, "rule-dlq"),
+            allow_only_source_to_send(
+                f"{name}-{role}-policy",
+                self,
+                target,
+                service="events.amazonaws.com",
+                source_arn=rule.arn,
+            )
+            for role, target in (("email-queue", queue), ("rule-dlq", rule_dead_letter_queue))
         ]
         aws.cloudwatch.EventTarget(
             f"{name}-email-request-target",
@@ -125,35 +132,6 @@ class Ingestion(pulumi.ComponentResource):
 
     def _child(self, **kwargs: object) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    def _queue(self, role: str, **settings: object) -> aws.sqs.Queue:
-        return aws.sqs.Queue(
-            f"{self._name}-{role}",
-            message_retention_seconds=RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
-            **settings,
-            opts=self._child(),
-        )
-
-    def _allow_only_rule_to_send(
-        self, queue: aws.sqs.Queue, rule: aws.cloudwatch.EventRule, role: str
-    ) -> aws.sqs.QueuePolicy:
-        policy = pulumi.Output.all(queue.arn, rule.arn).apply(
-            lambda arns: policy_document(
-                {
-                    "Sid": "AllowEmailRequestRule",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": arns[0],
-                    "Condition": {"ArnEquals": {"aws:SourceArn": arns[1]}},
-                },
-                deny_insecure_transport("sqs", [arns[0]]),
-            )
-        )
-        return aws.sqs.QueuePolicy(
-            f"{self._name}-{role}-policy", queue_url=queue.url, policy=policy, opts=self._child()
-        )
 
     def _cross_account_policy(self, bus: aws.cloudwatch.EventBus) -> None:
         accounts = list(self._args.allowed_source_accounts)

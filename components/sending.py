@@ -143,7 +143,7 @@ class Sending(pulumi.ComponentResource):
     @staticmethod
     def _policy(
         args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
-    ) -> list[pulumi.Output[dict[str, object]]]:
+    ) -> list[pulumi.Input[dict[str, object]]]:
         settings = args.settings
         # The configured domain (or the default sender's domain, verified outside this stack)
         # and the default sender address are the only identities the sender may use.
@@ -158,62 +158,59 @@ class Sending(pulumi.ComponentResource):
             ]
         )
         return [
-            pulumi.Output.from_input(statement)
-            for statement in (
-                {
-                    "Sid": "SendThroughConfigurationSet",
-                    "Effect": "Allow",
-                    "Action": "ses:SendEmail",
-                    "Resource": ses_resources,
-                },
-                {
-                    "Sid": "ClaimAndTrackEmails",
-                    "Effect": "Allow",
-                    "Action": [
-                        "dynamodb:GetItem",
-                        "dynamodb:PutItem",
-                        "dynamodb:UpdateItem",
-                        "dynamodb:ConditionCheckItem",
-                    ],
-                    "Resource": args.tracking_table_arn,
-                },
-                {
-                    "Sid": "ReadSuppressionList",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
-                    "Resource": args.suppression_table_arn,
-                },
-                {
-                    "Sid": "ReadTemplates",
-                    "Effect": "Allow",
-                    "Action": "s3:GetObject",
-                    "Resource": pulumi.Output.concat(args.template_bucket_arn, "/templates/*"),
-                },
-                {
-                    # Without list permission S3 answers a missing template with 403, which
-                    # the sender could not tell apart from a real permission problem.
-                    "Sid": "TellMissingTemplatesApart",
-                    "Effect": "Allow",
-                    "Action": "s3:ListBucket",
-                    "Resource": args.template_bucket_arn,
-                    "Condition": {"StringLike": {"s3:prefix": "templates/*"}},
-                },
-                {
-                    "Sid": "ConsumeEmailQueue",
-                    "Effect": "Allow",
-                    "Action": [
-                        "sqs:ReceiveMessage",
-                        "sqs:DeleteMessage",
-                        "sqs:ChangeMessageVisibility",
-                        "sqs:GetQueueAttributes",
-                    ],
-                    "Resource": args.queue_arn,
-                },
-                {
-                    "Sid": "PublishStatusEvents",
-                    "Effect": "Allow",
-                    "Action": "events:PutEvents",
-                    "Resource": args.bus_arn,
-                },
-            )
+            {
+                "Sid": "SendThroughConfigurationSet",
+                "Effect": "Allow",
+                "Action": "ses:SendEmail",
+                "Resource": ses_resources,
+            },
+            {
+                "Sid": "ClaimAndTrackEmails",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:ConditionCheckItem",
+                ],
+                "Resource": args.tracking_table_arn,
+            },
+            {
+                "Sid": "ReadSuppressionList",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+                "Resource": args.suppression_table_arn,
+            },
+            {
+                "Sid": "ReadTemplates",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": pulumi.Output.concat(args.template_bucket_arn, "/templates/*"),
+            },
+            {
+                # Without list permission S3 answers a missing template with 403, which
+                # the sender could not tell apart from a real permission problem.
+                "Sid": "TellMissingTemplatesApart",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": args.template_bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": "templates/*"}},
+            },
+            {
+                "Sid": "ConsumeEmailQueue",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                ],
+                "Resource": args.queue_arn,
+            },
+            {
+                "Sid": "PublishStatusEvents",
+                "Effect": "Allow",
+                "Action": "events:PutEvents",
+                "Resource": args.bus_arn,
+            },
         ]

@@ -165,6 +165,17 @@ class EngineSettings(BaseModel):
     )
 
     # --- Feedback and monitoring ------------------------------------------------------------
+    feedback_timeout_seconds: int = Field(
+        30, ge=5, le=900, description="Feedback processor Lambda timeout."
+    )
+    feedback_memory_mb: int = Field(
+        256, ge=128, le=10240, description="Feedback processor Lambda memory."
+    )
+    track_opens_and_clicks: bool = Field(
+        False,
+        description="Also publish SES open and click events (SES rewrites links and adds a "
+        "tracking pixel to every email).",
+    )
     soft_bounce_threshold: int = Field(
         3, ge=1, le=100, description="Consecutive soft bounces that suppress an address."
     )

@@ -82,6 +82,7 @@ def test_components_are_the_documented_subsystems(dev):
         "sesmailengine:index:Storage",
         "sesmailengine:index:Ingestion",
         "sesmailengine:index:Sending",
+        "sesmailengine:index:Feedback",
         "sesmailengine:index:LambdaFunction",
     }
 
@@ -205,7 +206,7 @@ def test_email_queue_buffers_two_weeks_long_polls_encrypts_and_outlasts_the_send
     assert queue["messageRetentionSeconds"] == 14 * 24 * 3600
     assert queue["receiveWaitTimeSeconds"] == 20
     assert queue["sqsManagedSseEnabled"] is True
-    assert graph.one(FUNCTION).inputs["timeout"] == timeout
+    assert graph.one(FUNCTION, "sender").inputs["timeout"] == timeout
     assert queue["visibilityTimeoutSeconds"] >= 6 * timeout
 
 
@@ -240,7 +241,7 @@ def test_only_the_email_request_rule_may_send_to_the_queues(dev, queue):
     assert policy.inputs["queueUrl"] == dev.one(QUEUE, queue).outputs["url"]
     allow, deny = policy.json_input("policy")["Statement"]
     assert allow == {
-        "Sid": "AllowEmailRequestRule",
+        "Sid": "AllowOnlyItsSource",
         "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"},
         "Action": "sqs:SendMessage",
@@ -282,7 +283,7 @@ def test_domain_identity_with_easy_dkim_only_when_a_domain_is_configured(dev, pr
 @pytest.mark.parametrize(("stack", "retention"), [("dev", 7), ("prod", 365)])
 def test_sender_function_is_arm64_python_with_its_own_log_group(stack, retention, request):
     graph: ResourceGraph = request.getfixturevalue(stack)
-    function = graph.one(FUNCTION).inputs
+    function = graph.one(FUNCTION, "sender").inputs
     assert function["handler"] == "handlers.email_sender.handler"
     assert function["runtime"] == "python3.12"
     assert function["architectures"] == ["arm64"]
@@ -298,7 +299,7 @@ def test_sender_function_is_arm64_python_with_its_own_log_group(stack, retention
 
 
 def test_sender_environment_names_the_real_resources(dev):
-    env = dev.one(FUNCTION).inputs["environment"]["variables"]
+    env = dev.one(FUNCTION, "sender").inputs["environment"]["variables"]
     assert env["TRACKING_TABLE"] == dev.one(TABLE, "tracking").outputs["name"]
     assert env["SUPPRESSION_TABLE"] == dev.one(TABLE, "suppression").outputs["name"]
     assert env["TEMPLATE_BUCKET"] == dev.one(BUCKET).outputs["bucket"]
@@ -396,6 +397,9 @@ def test_stack_exports_the_names_a_producer_and_an_operator_need(dev):
         "suppressionTableName": dev.one(TABLE, "suppression").outputs["name"],
         "templateBucketName": dev.one(BUCKET).outputs["bucket"],
         "configurationSetName": "sesmailengine-dev",
-        "senderFunctionName": dev.one(FUNCTION).outputs["name"],
+        "senderFunctionName": dev.one(FUNCTION, "sender").outputs["name"],
         "dkimTokens": [],
+        "feedbackTopicArn": arn(dev, "aws:sns/topic:Topic", "ses-events"),
+        "feedbackFunctionName": dev.one(FUNCTION, "processor").outputs["name"],
+        "feedbackDeadLetterQueueUrl": dev.one(QUEUE, "feedback-dlq").outputs["url"],
     }

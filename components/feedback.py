@@ -1,0 +1,208 @@
+"""Feedback: SES events → SNS → the feedback Lambda, which updates tracking and suppression."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
+from .naming import component_type
+from .policies import policy_document
+from .queues import allow_only_source_to_send, durable_queue
+from .settings import EngineSettings
+
+FEEDBACK_HANDLER = "handlers.feedback_processor.handler"
+METRICS_NAMESPACE = "SESMailEngine"
+
+# What SES publishes to the topic. SEND is left out: the sender records sends itself.
+FEEDBACK_EVENT_TYPES = (
+    "BOUNCE",
+    "COMPLAINT",
+    "DELIVERY",
+    "REJECT",
+    "DELIVERY_DELAY",
+    "RENDERING_FAILURE",
+)
+ENGAGEMENT_EVENT_TYPES = ("OPEN", "CLICK")
+
+
+@dataclass
+class FeedbackArgs:
+    settings: EngineSettings
+    """Feedback tunables: timeout, memory, soft-bounce threshold, open/click tracking."""
+    code: LambdaCode
+    """Function archive and dependency layer."""
+    configuration_set_name: pulumi.Input[str]
+    configuration_set_arn: pulumi.Input[str]
+    bus_name: pulumi.Input[str]
+    bus_arn: pulumi.Input[str]
+    tracking_table_name: pulumi.Input[str]
+    tracking_table_arn: pulumi.Input[str]
+    suppression_table_name: pulumi.Input[str]
+    suppression_table_arn: pulumi.Input[str]
+
+
+class Feedback(pulumi.ComponentResource):
+    """Listens to what SES reports about every email."""
+
+    topic_arn: pulumi.Output[str]
+    feedback_function_name: pulumi.Output[str]
+    feedback_function_arn: pulumi.Output[str]
+    dead_letter_queue_url: pulumi.Output[str]
+    dead_letter_queue_arn: pulumi.Output[str]
+    dead_letter_queue_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: FeedbackArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(component_type("Feedback"), name, {}, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        topic = aws.sns.Topic(f"{name}-ses-events", opts=child)
+        topic_policy = aws.sns.TopicPolicy(
+            f"{name}-ses-events-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, args.configuration_set_arn).apply(
+                lambda arns: _only_ses_for_configuration_set(*arns)
+            ),
+            opts=child,
+        )
+        event_types = list(FEEDBACK_EVENT_TYPES)
+        if settings.track_opens_and_clicks:
+            event_types += ENGAGEMENT_EVENT_TYPES
+        aws.sesv2.ConfigurationSetEventDestination(
+            f"{name}-ses-event-destination",
+            configuration_set_name=args.configuration_set_name,
+            event_destination_name="sesmailengine-feedback",
+            event_destination={
+                "enabled": True,
+                "matching_event_types": event_types,
+                "sns_destination": {"topic_arn": topic.arn},
+            },
+            # SES checks that it may publish when the destination is created.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[topic_policy]),
+        )
+
+        # One queue keeps both kinds of failure: SNS's undeliverable messages (the SNS
+        # envelope) and invocations that failed after Lambda's retries (the Lambda event).
+        dead_letter_queue = durable_queue(f"{name}-feedback-dlq", self)
+        dlq_policy = allow_only_source_to_send(
+            f"{name}-feedback-dlq-policy",
+            self,
+            dead_letter_queue,
+            service="sns.amazonaws.com",
+            source_arn=topic.arn,
+        )
+        processor = LambdaFunction(
+            f"{name}-processor",
+            LambdaFunctionArgs(
+                code=args.code,
+                handler=FEEDBACK_HANDLER,
+                description="sesmailengine: applies SES feedback to tracking and suppression",
+                memory_mb=settings.feedback_memory_mb,
+                timeout_seconds=settings.feedback_timeout_seconds,
+                log_retention_days=settings.log_retention_days,
+                log_level=settings.log_level,
+                environment={
+                    "TRACKING_TABLE": args.tracking_table_name,
+                    "SUPPRESSION_TABLE": args.suppression_table_name,
+                    "EVENT_BUS_NAME": args.bus_name,
+                    "STATUS_EVENT_SOURCE": settings.status_event_source,
+                    "SOFT_BOUNCE_THRESHOLD": str(settings.soft_bounce_threshold),
+                    "POWERTOOLS_SERVICE_NAME": "feedback-processor",
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                },
+                policy_statements=_processor_statements(args),
+                dead_letter_queue_arn=dead_letter_queue.arn,
+            ),
+            opts=child,
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-processor-retries",
+            function_name=processor.function_name,
+            maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=6 * 3600,
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-processor-invoke",
+            action="lambda:InvokeFunction",
+            function=processor.function_name,
+            principal="sns.amazonaws.com",
+            source_arn=topic.arn,
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-processor-subscription",
+            topic=topic.arn,
+            protocol="lambda",
+            endpoint=processor.function_arn,
+            redrive_policy=dead_letter_queue.arn.apply(
+                lambda arn: json.dumps({"deadLetterTargetArn": arn})
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, dlq_policy]),
+        )
+
+        self.topic_arn = topic.arn
+        self.feedback_function_name = processor.function_name
+        self.feedback_function_arn = processor.function_arn
+        self.dead_letter_queue_url = dead_letter_queue.url
+        self.dead_letter_queue_arn = dead_letter_queue.arn
+        self.dead_letter_queue_name = dead_letter_queue.name
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "feedback_function_name": self.feedback_function_name,
+                "dead_letter_queue_url": self.dead_letter_queue_url,
+            }
+        )
+
+
+def _only_ses_for_configuration_set(topic_arn: str, configuration_set_arn: str) -> str:
+    account = configuration_set_arn.split(":")[4]
+    return policy_document(
+        {
+            "Sid": "AllowSesEventPublishing",
+            "Effect": "Allow",
+            "Principal": {"Service": "ses.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            # Confused-deputy guard: only SES acting for our configuration set and account.
+            "Condition": {
+                "StringEquals": {
+                    "AWS:SourceAccount": account,
+                    "AWS:SourceArn": configuration_set_arn,
+                }
+            },
+        }
+    )
+
+
+def _processor_statements(args: FeedbackArgs) -> list[pulumi.Input[dict[str, object]]]:
+    return [
+        {
+            "Sid": "UpdateTracking",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            "Resource": [
+                args.tracking_table_arn,
+                pulumi.Output.concat(args.tracking_table_arn, "/index/*"),
+            ],
+        },
+        {
+            "Sid": "MaintainSuppressionList",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "Resource": args.suppression_table_arn,
+        },
+        {
+            "Sid": "PublishStatusEvents",
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": args.bus_arn,
+        },
+    ]

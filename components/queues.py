@@ -1,0 +1,48 @@
+"""SQS queues as every component here needs them: durable, encrypted, written to by one source."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from .policies import deny_insecure_transport, policy_document
+
+RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: messages survive a two-week outage.
+
+
+def durable_queue(name: str, parent: pulumi.Resource, **settings: object) -> aws.sqs.Queue:
+    """A queue that keeps messages as long as SQS allows, encrypted with SQS-managed keys."""
+    return aws.sqs.Queue(
+        name,
+        message_retention_seconds=RETENTION_SECONDS,
+        sqs_managed_sse_enabled=True,
+        **settings,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def allow_only_source_to_send(
+    name: str,
+    parent: pulumi.Resource,
+    queue: aws.sqs.Queue,
+    *,
+    service: str,
+    source_arn: pulumi.Input[str],
+) -> aws.sqs.QueuePolicy:
+    """A queue policy admitting messages from one AWS service acting for one resource."""
+    policy = pulumi.Output.all(queue.arn, source_arn).apply(
+        lambda arns: policy_document(
+            {
+                "Sid": "AllowOnlyItsSource",
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sqs:SendMessage",
+                "Resource": arns[0],
+                "Condition": {"ArnEquals": {"aws:SourceArn": arns[1]}},
+            },
+            deny_insecure_transport("sqs", [arns[0]]),
+        )
+    )
+    return aws.sqs.QueuePolicy(
+        name, queue_url=queue.url, policy=policy, opts=pulumi.ResourceOptions(parent=parent)
+    )
