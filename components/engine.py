@@ -9,6 +9,7 @@ from .artifact import build_lambda_artifacts, package_root
 from .feedback import Feedback, FeedbackArgs
 from .function import LambdaCode
 from .ingestion import Ingestion, IngestionArgs
+from .monitoring import Monitoring, MonitoringArgs
 from .naming import component_type
 from .sending import Sending, SendingArgs
 from .settings import EngineSettings
@@ -16,8 +17,8 @@ from .storage import Storage, StorageArgs
 
 
 class EmailEngine(pulumi.ComponentResource):
-    """Email infrastructure on Amazon SES: storage, ingestion, sending and feedback (and,
-    later, monitoring), configured by one `EngineSettings`."""
+    """Email infrastructure on Amazon SES: storage, ingestion, sending, feedback and
+    monitoring, configured by one `EngineSettings`."""
 
     event_bus_name: pulumi.Output[str]
     event_bus_arn: pulumi.Output[str]
@@ -33,6 +34,10 @@ class EmailEngine(pulumi.ComponentResource):
     feedback_topic_arn: pulumi.Output[str]
     feedback_function_name: pulumi.Output[str]
     feedback_dead_letter_queue_url: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
+    dashboard_name: pulumi.Output[str]
+    brake_function_name: pulumi.Output[str | None]
+    sender_event_source_mapping_uuid: pulumi.Output[str]
 
     def __init__(
         self, name: str, settings: EngineSettings, opts: pulumi.ResourceOptions | None = None
@@ -98,6 +103,28 @@ class EmailEngine(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                settings=settings,
+                code=code,
+                configuration_set_name=sending.configuration_set_name,
+                configuration_set_arn=sending.configuration_set_arn,
+                email_queue_name=ingestion.queue_name,
+                dead_letter_queue_names={
+                    "rule-dlq": ingestion.rule_dead_letter_queue_name,
+                    "email-dlq": ingestion.dead_letter_queue_name,
+                    "feedback-dlq": feedback.dead_letter_queue_name,
+                },
+                function_names={
+                    "email-sender": sending.sender_function_name,
+                    "feedback-processor": feedback.feedback_function_name,
+                },
+                sender_event_source_mapping_uuid=sending.event_source_mapping_uuid,
+                sender_event_source_mapping_arn=sending.event_source_mapping_arn,
+            ),
+            opts=child,
+        )
 
         self.event_bus_name = ingestion.bus_name
         self.event_bus_arn = ingestion.bus_arn
@@ -113,6 +140,10 @@ class EmailEngine(pulumi.ComponentResource):
         self.feedback_topic_arn = feedback.topic_arn
         self.feedback_function_name = feedback.feedback_function_name
         self.feedback_dead_letter_queue_url = feedback.dead_letter_queue_url
+        self.alarm_topic_arn = monitoring.alarm_topic_arn
+        self.dashboard_name = monitoring.dashboard_name
+        self.brake_function_name = monitoring.brake_function_name
+        self.sender_event_source_mapping_uuid = sending.event_source_mapping_uuid
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:
@@ -132,6 +163,10 @@ class EmailEngine(pulumi.ComponentResource):
             "feedbackTopicArn": self.feedback_topic_arn,
             "feedbackFunctionName": self.feedback_function_name,
             "feedbackDeadLetterQueueUrl": self.feedback_dead_letter_queue_url,
+            "alarmTopicArn": self.alarm_topic_arn,
+            "dashboardName": self.dashboard_name,
+            "brakeFunctionName": self.brake_function_name,
+            "senderEventSourceMappingUuid": self.sender_event_source_mapping_uuid,
         }
 
     def _lambda_code(self, name: str, settings: EngineSettings) -> LambdaCode:

@@ -45,8 +45,10 @@ class Ingestion(pulumi.ComponentResource):
     queue_name: pulumi.Output[str]
     dead_letter_queue_url: pulumi.Output[str]
     dead_letter_queue_arn: pulumi.Output[str]
+    dead_letter_queue_name: pulumi.Output[str]
     rule_dead_letter_queue_url: pulumi.Output[str]
     rule_dead_letter_queue_arn: pulumi.Output[str]
+    rule_dead_letter_queue_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: IngestionArgs, opts: pulumi.ResourceOptions | None = None
@@ -118,8 +120,10 @@ class Ingestion(pulumi.ComponentResource):
         self.queue_name = queue.name
         self.dead_letter_queue_url = dead_letter_queue.url
         self.dead_letter_queue_arn = dead_letter_queue.arn
+        self.dead_letter_queue_name = dead_letter_queue.name
         self.rule_dead_letter_queue_url = rule_dead_letter_queue.url
         self.rule_dead_letter_queue_arn = rule_dead_letter_queue.arn
+        self.rule_dead_letter_queue_name = rule_dead_letter_queue.name
         self.register_outputs(
             {
                 "bus_name": self.bus_name,

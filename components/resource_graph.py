@@ -143,7 +143,7 @@ class _AwsShapedMocks(pulumi.runtime.Mocks):
         state = {**args.inputs, **_generated_outputs(args.typ, physical, args.inputs)}
         return f"{physical}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         answers = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": ACCOUNT_ID,
@@ -156,7 +156,7 @@ class _AwsShapedMocks(pulumi.runtime.Mocks):
                 "dnsSuffix": "amazonaws.com",
             },
         }
-        return answers.get(args.token, {}), None
+        return answers.get(args.token, {})
 
 
 # The input each AWS type takes its physical name from, where the program may set one.
@@ -184,6 +184,7 @@ _ARN_FORMATS = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
     "aws:lambda/function:Function": ("lambda", "function:{name}"),
     "aws:lambda/layerVersion:LayerVersion": ("lambda", "layer:{name}:1"),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": ("lambda", "event-source-mapping:{name}"),
     "aws:sesv2/configurationSet:ConfigurationSet": ("ses", "configuration-set/{name}"),
     "aws:sesv2/emailIdentity:EmailIdentity": ("ses", "identity/{name}"),
 }

@@ -44,6 +44,7 @@ class Sending(pulumi.ComponentResource):
     sender_function_arn: pulumi.Output[str]
     sender_log_group_name: pulumi.Output[str]
     event_source_mapping_uuid: pulumi.Output[str]
+    event_source_mapping_arn: pulumi.Output[str]
     dkim_tokens: pulumi.Output[list[str]]
 
     def __init__(
@@ -106,6 +107,7 @@ class Sending(pulumi.ComponentResource):
         self.sender_function_arn = sender.function_arn
         self.sender_log_group_name = sender.log_group_name
         self.event_source_mapping_uuid = mapping.uuid
+        self.event_source_mapping_arn = mapping.arn
         self.dkim_tokens = dkim_tokens
         self.register_outputs(
             {

@@ -192,6 +192,24 @@ class EngineSettings(BaseModel):
         description="Complaint-rate alarm threshold in percent (AWS reviews accounts at 0.1%).",
     )
 
+    lambda_errors_alarm_threshold: int = Field(
+        50,
+        ge=1,
+        le=100000,
+        description="Errors per 5 minutes (twice in a row) that raise a Lambda error alarm.",
+    )
+    queue_age_alarm_seconds: int = Field(
+        900,
+        ge=60,
+        le=1209600,
+        description="Age of the oldest Email Request in EmailQueue that raises the backlog alarm.",
+    )
+    sending_brake: bool = Field(
+        False,
+        description="When the bounce- or complaint-rate alarm fires, pause sending (the "
+        "configuration set and the sender's queue trigger) until released.",
+    )
+
     @field_validator("default_sender_email", "admin_email")
     @classmethod
     def _valid_address(cls, value: str | None) -> str | None:

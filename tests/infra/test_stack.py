@@ -83,6 +83,7 @@ def test_components_are_the_documented_subsystems(dev):
         "sesmailengine:index:Ingestion",
         "sesmailengine:index:Sending",
         "sesmailengine:index:Feedback",
+        "sesmailengine:index:Monitoring",
         "sesmailengine:index:LambdaFunction",
     }
 
@@ -293,7 +294,9 @@ def test_sender_function_is_arm64_python_with_its_own_log_group(stack, retention
     assert log_group.inputs["retentionInDays"] == retention
     assert function["loggingConfig"]["logGroup"] == log_group.outputs["name"]
     assert function["loggingConfig"]["logFormat"] == "JSON"
+    assert function["sourceCodeHash"] == "code-hash"
     layer = graph.one("aws:lambda/layerVersion:LayerVersion").inputs
+    assert layer["sourceCodeHash"] == "layer-hash"
     assert layer["compatibleArchitectures"] == ["arm64"]
     assert layer["compatibleRuntimes"] == ["python3.12"]
 
@@ -402,4 +405,8 @@ def test_stack_exports_the_names_a_producer_and_an_operator_need(dev):
         "feedbackTopicArn": arn(dev, "aws:sns/topic:Topic", "ses-events"),
         "feedbackFunctionName": dev.one(FUNCTION, "processor").outputs["name"],
         "feedbackDeadLetterQueueUrl": dev.one(QUEUE, "feedback-dlq").outputs["url"],
+        "alarmTopicArn": arn(dev, "aws:sns/topic:Topic", "alarms"),
+        "dashboardName": "sesmailengine-monitoring-dev",
+        "brakeFunctionName": None,
+        "senderEventSourceMappingUuid": dev.one(MAPPING).outputs["uuid"],
     }

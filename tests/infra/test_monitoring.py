@@ -1,0 +1,177 @@
+"""The Monitoring component: which alarms exist, exactly, and the dashboard and brake."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.resource_graph import ResourceGraph
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+QUEUE = "aws:sqs/queue:Queue"
+FUNCTION = "aws:lambda/function:Function"
+
+
+def alarms(graph: ResourceGraph) -> dict[str, dict]:
+    prefix = "sesmailengine-monitoring-"
+    return {a.name.removeprefix(prefix): a.inputs for a in graph.of_type(ALARM)}
+
+
+def alarm_topic(graph: ResourceGraph) -> str:
+    return graph.one("aws:sns/topic:Topic", "alarms").outputs["arn"]
+
+
+def name_of(graph: ResourceGraph, type_: str, name: str) -> str:
+    return graph.one(type_, name).outputs["name"]
+
+
+def test_exactly_the_documented_alarms_exist(dev):
+    assert set(alarms(dev)) == {
+        "bounce-rate",
+        "complaint-rate",
+        "email-sender-errors",
+        "feedback-processor-errors",
+        "rule-dlq-messages",
+        "email-dlq-messages",
+        "feedback-dlq-messages",
+        "email-queue-age",
+    }
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric", "threshold"),
+    [
+        ("bounce-rate", "Reputation.BounceRate", 0.03),
+        ("complaint-rate", "Reputation.ComplaintRate", 0.0005),
+    ],
+)
+def test_reputation_alarms_fire_at_the_threshold_for_two_hours(dev, alarm, metric, threshold):
+    spec = alarms(dev)[alarm]
+    assert spec["namespace"] == "AWS/SES"
+    assert spec["metricName"] == metric
+    assert spec["statistic"] == "Maximum"
+    assert spec["period"] == 3600
+    assert spec["evaluationPeriods"] == 2
+    assert spec["datapointsToAlarm"] == 2
+    assert spec["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert spec["threshold"] == pytest.approx(threshold)
+    assert spec["treatMissingData"] == "ignore"
+    assert spec["alarmActions"] == [alarm_topic(dev)]
+    assert spec["okActions"] == [alarm_topic(dev)]
+
+
+def test_thresholds_come_from_stack_config(run_stack):
+    tuned = alarms(
+        run_stack(
+            "dev",
+            bounceRateAlarmPercent="2",
+            complaintRateAlarmPercent="0.03",
+            lambdaErrorsAlarmThreshold="5",
+            queueAgeAlarmSeconds="120",
+        )
+    )
+    assert tuned["bounce-rate"]["threshold"] == pytest.approx(0.02)
+    assert tuned["complaint-rate"]["threshold"] == pytest.approx(0.0003)
+    assert tuned["email-sender-errors"]["threshold"] == 5
+    assert tuned["email-queue-age"]["threshold"] == 120
+
+
+@pytest.mark.parametrize(
+    ("alarm", "function"),
+    [("email-sender-errors", "sender"), ("feedback-processor-errors", "processor")],
+)
+def test_lambda_error_alarms_count_errors_per_five_minutes_twice(dev, alarm, function):
+    spec = alarms(dev)[alarm]
+    assert spec["namespace"] == "AWS/Lambda"
+    assert spec["metricName"] == "Errors"
+    assert spec["statistic"] == "Sum"
+    assert spec["period"] == 300
+    assert spec["evaluationPeriods"] == 2
+    assert spec["comparisonOperator"] == "GreaterThanThreshold"
+    assert spec["threshold"] == 50
+    assert spec["treatMissingData"] == "notBreaching"
+    assert spec["dimensions"] == {"FunctionName": name_of(dev, FUNCTION, function)}
+
+
+@pytest.mark.parametrize("queue", ["rule-dlq", "email-dlq", "feedback-dlq"])
+def test_each_dlq_alarms_on_any_visible_message(dev, queue):
+    spec = alarms(dev)[f"{queue}-messages"]
+    assert spec["namespace"] == "AWS/SQS"
+    assert spec["metricName"] == "ApproximateNumberOfMessagesVisible"
+    assert spec["statistic"] == "Maximum"
+    assert spec["evaluationPeriods"] == 1
+    assert spec["comparisonOperator"] == "GreaterThanThreshold"
+    assert spec["threshold"] == 0
+    assert spec["dimensions"] == {"QueueName": name_of(dev, QUEUE, queue)}
+    assert spec["alarmActions"] == [alarm_topic(dev)]
+
+
+def test_a_stuck_queue_alarms_on_the_age_of_its_oldest_message(dev):
+    spec = alarms(dev)["email-queue-age"]
+    assert spec["metricName"] == "ApproximateAgeOfOldestMessage"
+    assert spec["threshold"] == 900
+    assert spec["dimensions"] == {"QueueName": name_of(dev, QUEUE, "email-queue")}
+
+
+def test_admin_email_is_subscribed_only_when_configured(dev, prod):
+    subscriptions = [
+        s for s in dev.of_type("aws:sns/topicSubscription:TopicSubscription") if "alarms" in s.name
+    ]
+    assert subscriptions == []
+    admin = prod.one("aws:sns/topicSubscription:TopicSubscription", "alarms-admin").inputs
+    assert admin == {
+        **admin,
+        "protocol": "email",
+        "endpoint": "ops@example.com",
+        "topic": alarm_topic(prod),
+    }
+
+
+def test_dashboard_is_valid_json_naming_the_real_resources(dev):
+    body = json.loads(dev.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    text = json.dumps(body)
+    for queue in ("email-queue", "rule-dlq", "email-dlq", "feedback-dlq"):
+        assert name_of(dev, QUEUE, queue) in text
+    for function in ("sender", "processor"):
+        assert name_of(dev, FUNCTION, function) in text
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert "Bounce rate" in titles and "Complaint rate" in titles
+    bounce = next(w for w in body["widgets"] if w["properties"]["title"] == "Bounce rate")
+    lines = {a["label"]: a["value"] for a in bounce["properties"]["annotations"]["horizontal"]}
+    assert lines == {"our alarm": 0.03, "AWS review": 0.05, "AWS pause": 0.10}
+    assert all(w["properties"]["region"] == "us-east-1" for w in body["widgets"])
+
+
+def test_brake_is_off_in_dev_and_wired_to_the_reputation_alarms_in_prod(dev, prod):
+    assert not [f for f in dev.of_type(FUNCTION) if "brake" in f.name]
+    brake = prod.one(FUNCTION, "brake")
+    assert brake.inputs["handler"] == "handlers.sending_brake.handler"
+    env = brake.inputs["environment"]["variables"]
+    mapping = prod.one("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert env["SENDER_EVENT_SOURCE_MAPPING_UUID"] == mapping.outputs["uuid"]
+    assert env["CONFIGURATION_SET"] == "sesmailengine-prod"
+    specs = alarms(prod)
+    for alarm in ("bounce-rate", "complaint-rate"):
+        assert specs[alarm]["alarmActions"] == [alarm_topic(prod), brake.outputs["arn"]]
+    for alarm in ("email-sender-errors", "email-dlq-messages"):
+        assert specs[alarm]["alarmActions"] == [alarm_topic(prod)]
+    permissions = [
+        p.inputs for p in prod.of_type("aws:lambda/permission:Permission") if "brake" in p.name
+    ]
+    assert {p["principal"] for p in permissions} == {"lambda.alarms.cloudwatch.amazonaws.com"}
+    assert {p["sourceArn"] for p in permissions} == {
+        prod.one(ALARM, "bounce-rate").outputs["arn"],
+        prod.one(ALARM, "complaint-rate").outputs["arn"],
+    }
+    statements = {
+        s["Sid"]: s
+        for s in prod.one("aws:iam/rolePolicy:RolePolicy", "brake").json_input("policy")[
+            "Statement"
+        ]
+    }
+    assert (
+        statements["ToggleSending"]["Resource"]
+        == prod.one("aws:sesv2/configurationSet:ConfigurationSet").outputs["arn"]
+    )
+    assert statements["ToggleSenderTrigger"]["Resource"] == mapping.outputs["arn"]
