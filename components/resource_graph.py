@@ -140,8 +140,9 @@ class _AwsShapedMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         physical = _physical_name(args.typ, args.name, args.inputs)
-        state = {**args.inputs, **_generated_outputs(args.typ, physical, args.inputs)}
-        return f"{physical}-id", state
+        outputs = _generated_outputs(args.typ, physical, args.inputs)
+        # Like AWS: a queue's id is its URL, most other resources' their name.
+        return outputs.get("url", physical), {**args.inputs, **outputs}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         answers = {

@@ -172,7 +172,7 @@ def test_every_starter_template_file_is_uploaded_under_templates(dev):
     uploaded = dev.of_type(OBJECT)
     assert {o.inputs["key"] for o in uploaded} == expected
     bucket_name = dev.one(BUCKET).outputs["bucket"]
-    assert {o.inputs["bucket"] for o in uploaded} == {f"{bucket_name}-id"}
+    assert {o.inputs["bucket"] for o in uploaded} == {bucket_name}
     html = next(o for o in uploaded if o.inputs["key"].endswith(".html"))
     assert html.inputs["contentType"] == "text/html; charset=utf-8"
 
