@@ -1,0 +1,1 @@
+"""Adapters to AWS: DynamoDB, S3, SES and EventBridge. ClientErrors stop here."""

@@ -1,0 +1,57 @@
+"""Sending through SESv2 ``SendEmail`` (Simple content: subject, HTML and text parts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..core.compose import OutgoingEmail
+from ..core.errors import Rejected
+from . import clients
+from .errors import error_code, error_message, translate
+
+# SES refuses this message for good; sending it again would fail the same way.
+_REJECTED_CODES = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
+
+
+class SesSender:
+    def __init__(
+        self, configuration_set: str, client: Callable[[], Any] = lambda: clients.client("sesv2")
+    ):
+        self.configuration_set = configuration_set
+        self._client = client
+
+    def request(self, email: OutgoingEmail) -> dict[str, Any]:
+        """The SendEmail parameters for ``email``."""
+        params: dict[str, Any] = {
+            "FromEmailAddress": email.from_header,
+            "Destination": {"ToAddresses": [email.to]},
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Html": {"Data": email.html, "Charset": "UTF-8"},
+                        "Text": {"Data": email.text, "Charset": "UTF-8"},
+                    },
+                }
+            },
+            "EmailTags": [dict(tag) for tag in email.tags],
+            "ConfigurationSetName": self.configuration_set,
+        }
+        if email.reply_to:
+            params["ReplyToAddresses"] = list(email.reply_to)
+        return params
+
+    def send(self, email: OutgoingEmail) -> str:
+        """The SES message id; raises Throttled, Rejected, TransientError or the unexpected."""
+        try:
+            response = self._client().send_email(**self.request(email))
+        except ClientError as error:
+            if error_code(error) in _REJECTED_CODES:
+                raise Rejected(f"{error_code(error)}: {error_message(error)}") from None
+            raise translate(error) from error
+        except BotoCoreError as error:
+            raise translate(error) from error
+        return str(response["MessageId"])

@@ -1,0 +1,70 @@
+"""The Suppression table, read for a whole batch with one ``BatchGetItem``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import clients
+from .errors import translate
+
+MAX_KEYS = 100
+UNPROCESSED_ROUNDS = 3
+
+
+class SuppressionLookup:
+    __slots__ = ("reasons", "unresolved")
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, str] = {}
+        """Lower-cased address -> ``reason``, for the suppressed ones."""
+        self.unresolved: set[str] = set()
+        """Addresses DynamoDB did not answer for (throttled); their records must be retried."""
+
+
+class SuppressionList:
+    def __init__(
+        self,
+        table_name: str,
+        client: Callable[[], Any] = lambda: clients.client("dynamodb"),
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.table_name = table_name
+        self._client = client
+        self._sleep = sleep
+
+    def lookup(self, addresses: Iterable[str]) -> SuppressionLookup:
+        """Raises Throttled/TransientError (or the unexpected error) if the call fails."""
+        wanted = sorted({address.lower() for address in addresses})
+        found = SuppressionLookup()
+        for start in range(0, len(wanted), MAX_KEYS):
+            self._lookup_chunk(wanted[start : start + MAX_KEYS], found)
+        return found
+
+    def _lookup_chunk(self, addresses: list[str], found: SuppressionLookup) -> None:
+        request: dict[str, Any] = {
+            self.table_name: {
+                "Keys": [{"email": {"S": address}} for address in addresses],
+                "ConsistentRead": True,
+                "ProjectionExpression": "#email, #reason",
+                "ExpressionAttributeNames": {"#email": "email", "#reason": "reason"},
+            }
+        }
+        for attempt in range(UNPROCESSED_ROUNDS):
+            try:
+                response = self._client().batch_get_item(RequestItems=request)
+            except (ClientError, BotoCoreError) as error:
+                raise translate(error) from error
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                reason = item.get("reason", {}).get("S") or "manual"
+                found.reasons[item["email"]["S"]] = reason
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return
+            self._sleep(0.05 * 2**attempt)
+        found.unresolved.update(
+            key["email"]["S"] for key in request.get(self.table_name, {}).get("Keys", [])
+        )

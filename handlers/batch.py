@@ -1,0 +1,517 @@
+"""The sender's batch loop: from an SQS batch of Email Request events to sent, tracked email.
+
+One pass per batch, each phase batched where AWS allows it:
+
+1. parse every record (pydantic, once, at the edge);
+2. collapse records that share an ``emailId`` (the first one wins, the others are consumed);
+3. look up every recipient in the suppression list (one ``BatchGetItem``);
+4. load templates (compiled-template cache) and render;
+5. claim every ``emailId`` (one ``TransactWriteItems``, a condition per item); invalid and
+   suppressed requests are written straight to ``failed`` / ``suppressed`` in the same call;
+6. send concurrently on a small thread pool, paced by the ``MAX_SEND_RATE`` token bucket;
+7. finish the claims (one ``TransactWriteItems``): ``sent``, ``failed``, or released for a retry;
+8. put the ``Email Status Changed`` events (one ``PutEvents`` per 10).
+
+Retry versus consume is decided here and only here, from the domain exceptions the adapters
+raise: throttling and transient AWS errors, and anything unexpected, put the record in
+``batchItemFailures`` (its claim released); everything that would fail the same way again is
+recorded as ``failed`` or ``suppressed`` and consumed. A body that cannot be tracked (not JSON,
+no usable id) is reported too, so it reaches the DLQ after ``maxReceiveCount`` receives.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .aws import clients
+from .aws.events import StatusEventPublisher
+from .aws.ses import SesSender
+from .aws.suppression import SuppressionList
+from .aws.templates import TemplateStore
+from .aws.tracking import Claim, ConditionFailed, Finish, TrackingTable, WriteError, Written, iso
+from .core.compose import OutgoingEmail, compose
+from .core.errors import NotFound, Rejected, TemplateInvalid, Throttled, TransientError
+from .core.events import StatusChangedDetail
+from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untrackable, parse_body
+from .core.ratelimit import TokenBucket
+from .core.rendering import RenderFailed, render
+from .core.settings import SenderSettings
+from .core.statuses import Category, Outcome, Status, blocks
+
+if TYPE_CHECKING:
+    from .core.compiling import CompiledTemplate
+
+logger = Logger(child=True)
+
+MAX_SEND_THREADS = 10
+DEADLINE_MARGIN_MS = 5_000
+"""A send does not start with less than this left before the Lambda timeout."""
+
+
+class Adapters:
+    """Everything the batch talks to, built from the settings once per container."""
+
+    def __init__(self, settings: SenderSettings):
+        self.tracking = TrackingTable(settings.tracking_table)
+        self.suppression = SuppressionList(settings.suppression_table)
+        self.templates = TemplateStore(
+            settings.template_bucket, settings.template_cache_ttl_seconds
+        )
+        self.ses = SesSender(settings.configuration_set)
+        self.events = StatusEventPublisher(settings.event_bus_name, settings.status_event_source)
+        self.rate = TokenBucket(settings.max_send_rate)
+
+
+_adapters: dict[SenderSettings, Adapters] = {}
+
+
+def adapters_for(settings: SenderSettings) -> Adapters:
+    """Adapters live as long as the container (template cache, rate bucket, clients)."""
+    found = _adapters.get(settings)
+    if found is None:
+        found = _adapters[settings] = Adapters(settings)
+    return found
+
+
+def reset(session: Any = None) -> None:
+    """Forget cached adapters, compiled templates and boto3 clients (for tests); new clients
+    come from ``session`` when given."""
+    _adapters.clear()
+    clients.reset(session)
+
+
+def process_event(event: dict[str, Any], context: Any, metrics: Any) -> dict[str, list]:
+    """Handle one SQS event; returns the partial batch response."""
+    settings = SenderSettings.from_env(os.environ)
+    records = SqsEvent.model_validate(event).Records
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    run = BatchRun(records, settings, adapters_for(settings), remaining)
+    run.execute()
+    run.report(metrics)
+    return {
+        "batchItemFailures": [{"itemIdentifier": item.record.messageId} for item in run.failures]
+    }
+
+
+class Item:
+    """One SQS record on its way through the batch."""
+
+    __slots__ = (
+        "claimed",
+        "email",
+        "email_id",
+        "intended",
+        "outcome",
+        "reason",
+        "record",
+        "request",
+        "ses_message_id",
+        "suppression",
+        "template",
+        "template_name",
+        "to_email",
+    )
+
+    def __init__(self, record: SqsRecord):
+        self.record = record
+        self.email_id: str | None = None
+        self.request: EmailRequest | None = None
+        self.to_email: str | None = None
+        self.template_name: str | None = None
+        self.intended: Status | None = None
+        """The status this record is heading for: processing, failed or suppressed."""
+        self.reason: str | None = None
+        self.suppression: str | None = None
+        self.template: CompiledTemplate | None = None
+        self.email: OutgoingEmail | None = None
+        self.claimed = False
+        self.ses_message_id: str | None = None
+        self.outcome: Outcome | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.outcome is None
+
+    def fail(self, reason: str) -> None:
+        self.intended, self.reason = Status.FAILED, reason
+
+
+class BatchRun:
+    """One invocation's batch, phase by phase."""
+
+    def __init__(
+        self,
+        records: list[SqsRecord],
+        settings: SenderSettings,
+        adapters: Adapters,
+        remaining_ms: Callable[[], int] | None = None,
+    ):
+        self.settings = settings
+        self.adapters = adapters
+        self.remaining_ms = remaining_ms
+        self.token = uuid.uuid4().hex
+        """The claim token of this invocation."""
+        self.items = [Item(record) for record in records]
+        self.events: list[StatusChangedDetail] = []
+        self.render_ms: list[float] = []
+        self.tracking_write_failures = 0
+        self.event_failures = 0
+
+    @property
+    def failures(self) -> list[Item]:
+        return [item for item in self.items if item.outcome and not item.outcome.consumed]
+
+    # -- phases -------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        self._parse()
+        self._collapse_duplicates()
+        self._check_suppression()
+        self._load_templates()
+        self._render()
+        self._claim()
+        self._send()
+        self._finish()
+        self._publish()
+
+    def _parse(self) -> None:
+        for item in self.items:
+            parsed = parse_body(item.record.body)
+            if isinstance(parsed, Untrackable):
+                self._conclude(item, Outcome.UNTRACKABLE, parsed.reason)
+                continue
+            item.email_id = parsed.email_id
+            if isinstance(parsed, InvalidRequest):
+                item.to_email, item.template_name = parsed.to_email, parsed.template_name
+                item.fail(parsed.reason)
+                continue
+            item.request = parsed.request
+            item.to_email = parsed.request.to.lower()
+            item.template_name = parsed.request.template_name
+            item.intended = Status.PROCESSING
+
+    def _collapse_duplicates(self) -> None:
+        first: dict[str, Item] = {}
+        for item in self._open():
+            assert item.email_id is not None
+            if item.email_id in first:
+                self._conclude(item, Outcome.DUPLICATE, "same emailId earlier in this batch")
+            else:
+                first[item.email_id] = item
+
+    def _check_suppression(self) -> None:
+        candidates = self._open(Status.PROCESSING)
+        if not candidates:
+            return
+        try:
+            found = self.adapters.suppression.lookup(item.to_email or "" for item in candidates)
+        except Exception as error:
+            for item in candidates:
+                self._retry(item, error)
+            return
+        for item in candidates:
+            address = item.to_email or ""
+            if address in found.unresolved:
+                self._retry(item, Throttled("suppression look-up unprocessed"))
+            elif address in found.reasons:
+                item.suppression = found.reasons[address]
+                if blocks(item.suppression, Category.TRANSACTIONAL):
+                    item.intended, item.reason = Status.SUPPRESSED, _suppressed(item.suppression)
+
+    def _load_templates(self) -> None:
+        loaded: dict[str, CompiledTemplate | Exception] = {}
+        for item in self._open(Status.PROCESSING):
+            assert item.request is not None
+            name = item.request.template_name
+            if name not in loaded:
+                try:
+                    loaded[name] = self.adapters.templates.get(name)
+                except Exception as error:
+                    loaded[name] = error
+            result = loaded[name]
+            if isinstance(result, NotFound):
+                item.fail(str(result))
+            elif isinstance(result, TemplateInvalid):
+                item.fail(f"template invalid: {result}")
+            elif isinstance(result, Exception):
+                self._retry(item, result)
+            else:
+                item.template = result
+                if item.suppression and blocks(item.suppression, result.category):
+                    item.intended, item.reason = Status.SUPPRESSED, _suppressed(item.suppression)
+
+    def _render(self) -> None:
+        for item in self._open(Status.PROCESSING):
+            assert item.request is not None and item.template is not None
+            started = time.perf_counter()
+            try:
+                rendered = render(item.template, item.request.template_data)
+                item.email = compose(
+                    item.email_id or "",
+                    item.request,
+                    rendered,
+                    self.settings.default_sender_email,
+                    self.settings.default_sender_name,
+                )
+            except RenderFailed as error:
+                item.fail(error.reason)
+            except Exception as error:
+                self._retry(item, error)
+            finally:
+                self.render_ms.append((time.perf_counter() - started) * 1000)
+
+    def _claim(self) -> None:
+        items = [item for item in self._open() if item.intended is not None]
+        if not items:
+            return
+        claims = [
+            Claim(
+                email_id=item.email_id or "",
+                status=item.intended or Status.PROCESSING,
+                to_email=item.to_email,
+                template_name=item.template_name,
+                metadata=item.request.metadata if item.request else None,
+                reason=item.reason,
+            )
+            for item in items
+        ]
+        results = self.adapters.tracking.claim(
+            claims,
+            self.token,
+            _now(),
+            self.settings.claim_timeout_seconds,
+            self.settings.tracking_ttl_days,
+        )
+        for item in items:
+            result = results.get(item.email_id or "")
+            if isinstance(result, Written):
+                if item.intended is Status.PROCESSING:
+                    item.claimed = True
+                else:
+                    self._record_final(item, item.intended or Status.FAILED, previous=None)
+            elif isinstance(result, ConditionFailed) and result.status not in (
+                None,
+                Status.PROCESSING,
+            ):
+                self._conclude(item, Outcome.DUPLICATE, f"already {result.status}")
+            elif isinstance(result, ConditionFailed):
+                self._retry(item, TransientError("emailId is claimed by another attempt"))
+            else:
+                error = (
+                    result.error if isinstance(result, WriteError) else RuntimeError("no result")
+                )
+                self._retry(item, error)
+
+    def _send(self) -> None:
+        items = [item for item in self._open(Status.PROCESSING) if item.claimed]
+        if not items:
+            return
+        if len(items) == 1:
+            results = [self._send_one(items[0])]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(MAX_SEND_THREADS, len(items))) as pool:
+                results = list(pool.map(self._send_one, items))
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, str):
+                item.ses_message_id = result
+            elif isinstance(result, Rejected):
+                item.fail(f"rejected by SES: {result}")
+            else:
+                self._retry(item, result)
+
+    def _send_one(self, item: Item) -> str | Exception:
+        """Runs on a pool thread: returns the message id or the error, never raises."""
+        assert item.email is not None
+        self.adapters.rate.acquire()
+        if self.remaining_ms is not None and self.remaining_ms() < DEADLINE_MARGIN_MS:
+            return TransientError("not enough time left before the Lambda timeout")
+        try:
+            return self.adapters.ses.send(item.email)
+        except Exception as error:
+            return error
+
+    def _finish(self) -> None:
+        items = [item for item in self.items if item.claimed]
+        if not items:
+            return
+        writes = []
+        for item in items:
+            if item.ses_message_id:
+                writes.append(Finish(item.email_id or "", Status.SENT, item.ses_message_id))
+            elif item.open and item.intended is Status.FAILED:
+                writes.append(Finish(item.email_id or "", Status.FAILED, reason=item.reason))
+            else:
+                writes.append(Finish(item.email_id or "", None, reason=item.reason or "retry"))
+        now = _now()
+        results = self.adapters.tracking.finish(writes, self.token, now)
+        for item in items:
+            result = results.get(item.email_id or "")
+            if item.ses_message_id:
+                self._finish_sent(item, result, now)
+            elif item.open and item.intended is Status.FAILED:
+                if isinstance(result, Written):
+                    self._record_final(item, Status.FAILED, previous=Status.PROCESSING)
+                elif isinstance(result, ConditionFailed):
+                    self._conclude(item, Outcome.FAILED, item.reason)
+                else:
+                    self._retry(item, result.error if isinstance(result, WriteError) else None)
+            elif isinstance(result, WriteError):
+                self.tracking_write_failures += 1
+                logger.error(
+                    "could not release the claim; the retry waits for it to expire",
+                    extra={"emailId": item.email_id, "error": str(result.error)},
+                )
+
+    def _finish_sent(self, item: Item, result: Any, now: datetime) -> None:
+        # The email has left: whatever happens to the tracking write, the message is consumed,
+        # because a retry could send it twice.
+        if isinstance(result, Written):
+            self._record_final(item, Status.SENT, previous=Status.PROCESSING)
+            return
+        if isinstance(result, ConditionFailed):
+            logger.info(
+                "status moved on before the sent write; keeping it",
+                extra={"emailId": item.email_id, "currentStatus": result.status},
+            )
+            self.adapters.tracking.backfill_message_id(
+                item.email_id or "", item.ses_message_id or "", now
+            )
+        else:
+            self.tracking_write_failures += 1
+            logger.error(
+                "email sent but its tracking item could not be updated",
+                extra={
+                    "emailId": item.email_id,
+                    "sesMessageId": item.ses_message_id,
+                    "error": str(getattr(result, "error", result)),
+                },
+            )
+        self._conclude(item, Outcome.SENT, None, sesMessageId=item.ses_message_id)
+
+    def _publish(self) -> None:
+        if not self.events:
+            return
+        try:
+            failed = self.adapters.events.publish(self.events)
+        except Exception as error:
+            failed = {detail.emailId: str(error) for detail in self.events}
+        for email_id, error in failed.items():
+            self.event_failures += 1
+            logger.error(
+                "could not put the Email Status Changed event",
+                extra={"emailId": email_id, "error": error},
+            )
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    def _open(self, intended: Status | None = None) -> list[Item]:
+        return [
+            item
+            for item in self.items
+            if item.open
+            and item.email_id is not None
+            and (intended is None or item.intended is intended)
+        ]
+
+    def _record_final(self, item: Item, status: Status, previous: Status | None) -> None:
+        """A final status was written: queue its event and conclude the record."""
+        self.events.append(
+            StatusChangedDetail(
+                emailId=item.email_id or "",
+                status=status.value,
+                previousStatus=previous.value if previous else None,
+                toEmail=item.to_email,
+                templateName=item.template_name,
+                sesMessageId=item.ses_message_id,
+                timestamp=iso(_now()),
+                statusReason=None if status is Status.SENT else item.reason,
+                metadata=item.request.metadata if item.request else None,
+            )
+        )
+        outcome = {Status.SENT: Outcome.SENT, Status.SUPPRESSED: Outcome.SUPPRESSED}
+        self._conclude(
+            item, outcome.get(status, Outcome.FAILED), item.reason, sesMessageId=item.ses_message_id
+        )
+
+    def _retry(self, item: Item, error: Exception | None) -> None:
+        expected = isinstance(error, Throttled | TransientError)
+        reason = f"{type(error).__name__}: {error}" if error else "unknown error"
+        item.reason = reason
+        if expected:
+            self._conclude(item, Outcome.RETRY, reason)
+        else:
+            item.outcome = Outcome.RETRY
+            logger.error(
+                "unexpected error; the record will be retried",
+                extra=self._log_keys(item, outcome=Outcome.RETRY.value, reason=reason),
+                exc_info=error,
+            )
+
+    def _conclude(self, item: Item, outcome: Outcome, reason: str | None, **keys: Any) -> None:
+        item.outcome = outcome
+        extra = self._log_keys(item, outcome=outcome.value, reason=reason, **keys)
+        if outcome is Outcome.UNTRACKABLE:
+            logger.error(
+                "record cannot be tracked; reporting it so it reaches the DLQ", extra=extra
+            )
+        elif outcome is Outcome.RETRY:
+            logger.warning("record will be retried", extra=extra)
+        else:
+            logger.info(f"email {outcome.value}", extra=extra)
+        logger.debug("recipient", extra={"emailId": item.email_id, "toEmail": item.to_email})
+
+    def _log_keys(self, item: Item, **keys: Any) -> dict[str, Any]:
+        return {
+            "emailId": item.email_id,
+            "sqsMessageId": item.record.messageId,
+            "receiveCount": item.record.receive_count,
+            "templateName": item.template_name,
+            **{key: value for key, value in keys.items() if value is not None},
+        }
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def report(self, metrics: Any) -> None:
+        counts = {outcome: 0 for outcome in Outcome}
+        for item in self.items:
+            if item.outcome is not None:
+                counts[item.outcome] += 1
+        for name, value in (
+            ("EmailsSent", counts[Outcome.SENT]),
+            ("EmailsFailed", counts[Outcome.FAILED]),
+            ("EmailsSuppressed", counts[Outcome.SUPPRESSED]),
+            ("EmailsRetried", counts[Outcome.RETRY]),
+            ("EmailsDuplicate", counts[Outcome.DUPLICATE]),
+            ("RecordsUntrackable", counts[Outcome.UNTRACKABLE]),
+            ("TrackingWriteFailures", self.tracking_write_failures),
+            ("StatusEventFailures", self.event_failures),
+        ):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        for value in self.render_ms[:100]:
+            metrics.add_metric(name="RenderTime", unit=MetricUnit.Milliseconds, value=value)
+        logger.info(
+            "batch done",
+            extra={
+                "emailIds": [item.email_id for item in self.items],
+                "records": len(self.items),
+                **{outcome.value: count for outcome, count in counts.items() if count},
+            },
+        )
+
+
+def _suppressed(reason: str) -> str:
+    return f"recipient suppressed: {reason}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,47 @@
+"""The ``Email Status Changed`` event: one schema for the sender and the feedback processor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+STATUS_CHANGED = "Email Status Changed"
+
+# Always present in ``detail`` (``null`` when unknown), so consumers can rely on the keys.
+_CORE_FIELDS = (
+    "emailId",
+    "status",
+    "previousStatus",
+    "toEmail",
+    "templateName",
+    "sesMessageId",
+    "timestamp",
+)
+
+
+class StatusChangedDetail(BaseModel):
+    """``detail`` of an ``Email Status Changed`` event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    emailId: str
+    status: str
+    previousStatus: str | None = None
+    toEmail: str | None = None
+    templateName: str | None = None
+    sesMessageId: str | None = None
+    timestamp: str
+    statusReason: str | None = None
+    metadata: dict[str, Any] | None = None
+    # Set by the feedback processor for bounces.
+    bounceType: str | None = None
+    bounceSubType: str | None = None
+    diagnosticCode: str | None = None
+
+    def to_detail(self) -> dict[str, Any]:
+        """The JSON object for PutEvents: core keys always, the others when set."""
+        data = self.model_dump()
+        return {
+            key: value for key, value in data.items() if key in _CORE_FIELDS or value is not None
+        }

@@ -1,0 +1,224 @@
+"""The records the sender reads, parsed once at the edge.
+
+An SQS record's body is an EventBridge event (``detail-type`` ``Email Request``) whose
+``detail`` is an :class:`EmailRequest`. :func:`parse_body` turns a body into one of three
+results: a valid request, an invalid one that can still be tracked under an ``emailId``, or an
+untrackable body (not JSON, or no usable id) that must be retried into the DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from .addresses import check_address, reject_header_breaks
+from .tags import MAX_CALLER_TAGS, RESERVED_TAGS, TAG_PATTERN
+
+EMAIL_REQUEST = "Email Request"
+EMAIL_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+TEMPLATE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+METADATA_MAX_BYTES = 4096
+MAX_REPLY_TO = 50
+MAX_SUBJECT_LENGTH = 998
+_EMAIL_ID = re.compile(EMAIL_ID_PATTERN)
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _none_is_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+Address = Annotated[str, AfterValidator(check_address)]
+HeaderText = Annotated[str, AfterValidator(lambda value: reject_header_breaks(value, "header"))]
+
+
+class SenderOverride(BaseModel):
+    """``senderOverride``: either part may be given alone."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    email: Address | None = None
+    name: Annotated[HeaderText, Field(max_length=256)] | None = None
+
+
+class EmailRequest(BaseModel):
+    """The ``detail`` of an ``Email Request`` event (SESMailEngine's published schema)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
+
+    to: Address
+    template_name: str = Field(alias="templateName", pattern=TEMPLATE_NAME_PATTERN)
+    template_data: Annotated[dict[str, Any], BeforeValidator(_none_is_empty)] = Field(
+        default_factory=dict, alias="templateData"
+    )
+    email_id: str | None = Field(default=None, alias="emailId", pattern=EMAIL_ID_PATTERN)
+    subject: Annotated[HeaderText, Field(min_length=1, max_length=MAX_SUBJECT_LENGTH)] | None = None
+    sender_override: SenderOverride | None = Field(default=None, alias="senderOverride")
+    reply_to: Annotated[list[Address], BeforeValidator(_one_or_many)] = Field(
+        default_factory=list, alias="replyTo", max_length=MAX_REPLY_TO
+    )
+    metadata: dict[str, Any] | None = None
+    tags: Annotated[dict[str, str], BeforeValidator(_none_is_empty)] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_fits(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(_compact_json(value).encode()) > METADATA_MAX_BYTES:
+            raise ValueError(f"metadata is larger than {METADATA_MAX_BYTES} bytes")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_are_ses_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_CALLER_TAGS:
+            raise ValueError(f"at most {MAX_CALLER_TAGS} tags")
+        for name, tag_value in value.items():
+            if name in RESERVED_TAGS:
+                raise ValueError(f"tag name {name!r} is reserved")
+            if not TAG_PATTERN.match(name) or not TAG_PATTERN.match(tag_value):
+                raise ValueError(
+                    "tag names and values may contain only ASCII letters, digits, '_' and '-'"
+                    " (1 to 256 characters)"
+                )
+        return value
+
+
+class EventBridgeEnvelope(BaseModel):
+    """An EventBridge event as a rule delivers it to SQS. Local emulators may omit
+    ``account``, ``region`` or ``time``; the ``detail`` is validated separately."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+
+    id: str = Field(min_length=1)
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    account: str | None = None
+    region: str | None = None
+    time: str | None = None
+    detail: dict[str, Any]
+
+    @field_validator("detail_type")
+    @classmethod
+    def _is_email_request(cls, value: str) -> str:
+        if value != EMAIL_REQUEST:
+            raise ValueError(f"detail-type must be {EMAIL_REQUEST!r}")
+        return value
+
+
+class SqsRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    messageId: str
+    body: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def receive_count(self) -> int:
+        try:
+            return int(self.attributes.get("ApproximateReceiveCount", 1))
+        except (TypeError, ValueError):
+            return 1
+
+
+class SqsEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    Records: list[SqsRecord]
+
+
+@dataclass(frozen=True)
+class ValidRequest:
+    email_id: str
+    request: EmailRequest
+
+
+@dataclass(frozen=True)
+class InvalidRequest:
+    """A request that fails validation but can be tracked under ``email_id``."""
+
+    email_id: str
+    reason: str
+    to_email: str | None
+    template_name: str | None
+
+
+@dataclass(frozen=True)
+class Untrackable:
+    """A body that names no usable ``emailId``: nothing can record its failure."""
+
+    reason: str
+
+
+ParsedBody = ValidRequest | InvalidRequest | Untrackable
+
+
+def parse_body(body: str) -> ParsedBody:
+    """Parse one SQS body. Never raises for bad input."""
+    try:
+        event = json.loads(body)
+    except (TypeError, ValueError):
+        return Untrackable("body is not JSON")
+    if not isinstance(event, dict):
+        return Untrackable("body is not a JSON object")
+    detail = event.get("detail")
+    detail = detail if isinstance(detail, dict) else {}
+    email_id = _usable_id(detail.get("emailId")) or _usable_id(event.get("id"))
+    if email_id is None:
+        return Untrackable("neither detail.emailId nor the event id is a usable emailId")
+
+    def invalid(reason: str) -> InvalidRequest:
+        return InvalidRequest(
+            email_id=email_id,
+            reason=reason,
+            to_email=_loose_string(detail.get("to"), 320, lower=True),
+            template_name=_loose_string(detail.get("templateName"), 128),
+        )
+
+    try:
+        EventBridgeEnvelope.model_validate(event)
+        request = EmailRequest.model_validate(detail)
+    except ValidationError as error:
+        return invalid(f"invalid request: {describe(error)}")
+    return ValidRequest(email_id=email_id, request=request)
+
+
+def describe(error: ValidationError, limit: int = 900) -> str:
+    """A short, value-free description of a validation error for ``statusReason``."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"]) or "event"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    text = "; ".join(parts)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _usable_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and _EMAIL_ID.match(value) else None
+
+
+def _loose_string(value: Any, limit: int, lower: bool = False) -> str | None:
+    """What to record of a field from an invalid request: a non-empty string, truncated."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()[:limit]
+    return value.lower() if lower else value
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)

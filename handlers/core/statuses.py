@@ -1,0 +1,66 @@
+"""Email statuses, suppression reasons and what the sender does with each record."""
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Values of the tracking item's ``status`` attribute.
+
+    The sender writes ``processing``, ``sent``, ``failed`` and ``suppressed``; the feedback
+    processor writes the rest. Everything except ``processing`` is final for the sender: an
+    ``emailId`` in any other status is never sent again.
+    """
+
+    PROCESSING = "processing"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    DELIVERED = "delivered"
+    SOFT_BOUNCED = "soft_bounced"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class SuppressionReason(StrEnum):
+    """Values of the suppression item's ``reason`` attribute."""
+
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    SOFT_BOUNCE = "soft_bounce"
+    MANUAL = "manual"
+    UNSUBSCRIBE = "unsubscribe"
+
+
+class Category(StrEnum):
+    """A template's ``category`` in ``metadata.json``."""
+
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+def blocks(reason: str, category: Category) -> bool:
+    """Whether a suppression with ``reason`` stops an email of ``category``.
+
+    An ``unsubscribe`` stops marketing mail only: someone who left a newsletter still gets
+    their password resets. Every other reason, including any value this code does not know,
+    stops everything.
+    """
+    if reason == SuppressionReason.UNSUBSCRIBE:
+        return category == Category.MARKETING
+    return True
+
+
+class Outcome(StrEnum):
+    """What became of one SQS record. Only ``retry`` and ``untrackable`` are reported in
+    ``batchItemFailures``; every other outcome consumes the message."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    DUPLICATE = "duplicate"
+    RETRY = "retry"
+    UNTRACKABLE = "untrackable"
+
+    @property
+    def consumed(self) -> bool:
+        return self not in (Outcome.RETRY, Outcome.UNTRACKABLE)
