@@ -1,0 +1,37 @@
+"""Sending brake Lambda: pauses sending when the bounce- or complaint-rate alarm fires.
+
+Invoked by the alarms' Lambda action, or by hand:
+`aws lambda invoke --function-name <brakeFunctionName> --payload '{"action": "release"}' out.json`
+(also `engage` and `status`). Wired as `handlers.sending_brake.handler`.
+"""
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .aws.sending_switch import SendingSwitch
+from .core.brake import BrakeCommand, brake_command
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "sending-brake")
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SESMailEngine")
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict, context: object) -> dict:
+    command, why = brake_command(event)
+    switch = SendingSwitch(
+        os.environ["CONFIGURATION_SET"], os.environ["SENDER_EVENT_SOURCE_MAPPING_UUID"]
+    )
+    if command is BrakeCommand.ENGAGE:
+        state = switch.engage()
+        logger.warning("Sending brake engaged", extra={"why": why})
+        metrics.add_metric(name="BrakeEngaged", unit=MetricUnit.Count, value=1)
+    elif command is BrakeCommand.RELEASE:
+        state = switch.release()
+        logger.warning("Sending brake released", extra={"why": why})
+    else:
+        state = switch.state()
+        logger.info("Sending brake unchanged", extra={"why": why})
+    return {"command": command.value if command else None, "why": why, **state.as_dict()}
