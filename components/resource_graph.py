@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,9 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import settings as runtime_settings
+
+from . import engine
+from .artifact import LambdaArtifacts, placeholder_artifacts
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -91,10 +96,13 @@ def run_program(
     stack: str,
     config: Mapping[str, str],
     project: str = "sesmailengine",
+    lambda_artifacts: LambdaArtifacts | None = None,
 ) -> ResourceGraph:
     """Run the Pulumi program file under mocks and return its declared resources and outputs.
 
-    Exceptions the program raises (such as a config `RunError`) propagate to the caller.
+    With `lambda_artifacts`, the engine uses them instead of building the real zips (which
+    needs pip and the package index). Exceptions the program raises (such as a config
+    `RunError`) propagate to the caller.
     """
     mocks = _AwsShapedMocks()
     # A root stack left over from an earlier run would collect this run's outputs too.
@@ -114,7 +122,8 @@ def run_program(
         exported = runtime_settings.get_root_resource().outputs
         return pulumi.Output.all(**exported).apply(outputs.update)
 
-    pulumi.runtime.test(run)()
+    with _artifacts_for_this_run(lambda_artifacts):
+        pulumi.runtime.test(run)()
     resources = []
     for urn, registration in runtime_settings.SETTINGS.monitor.get_registered_resources().items():
         _, _, qualified_type, name = urn.split("::")
@@ -129,6 +138,19 @@ def run_program(
             )
         )
     return ResourceGraph(resources=resources, outputs=outputs)
+
+
+@contextmanager
+def _artifacts_for_this_run(artifacts: LambdaArtifacts | None) -> Iterator[None]:
+    if artifacts is None:
+        yield
+        return
+    original = engine.build_lambda_artifacts
+    engine.build_lambda_artifacts = lambda *_args, **_kwargs: artifacts
+    try:
+        yield
+    finally:
+        engine.build_lambda_artifacts = original
 
 
 class _AwsShapedMocks(pulumi.runtime.Mocks):
@@ -231,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             project_dir / "__main__.py",
             stack=args.stack,
             config=stack_config_file(project_dir, args.stack),
+            lambda_artifacts=placeholder_artifacts(Path(tempfile.mkdtemp())),
         )
     except pulumi.RunError as error:
         print(error, file=sys.stderr)

@@ -1,19 +1,45 @@
-"""What SES does and the emulator (moto) does not: a configuration set's sending switch.
+"""What SES does and the emulator (moto) does not.
 
-SES refuses to send under a configuration set whose sending is disabled; the sending brake
-relies on that. moto neither stores the switch (`PutConfigurationSetSendingOptions`) nor
-enforces it, so local mode and the tests install this small extension.
+- A configuration set's sending switch: SES refuses to send under a configuration set whose
+  sending is disabled, and the sending brake relies on that. moto neither stores the switch
+  (`PutConfigurationSetSendingOptions`) nor enforces it.
+- The whole SendEmail request: moto keeps only the HTML body, but local mode's outbox and its
+  emulated SES events need the text part, headers, tags and configuration set.
+
+Local mode and the tests install this small extension.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 from moto.sesv2.responses import SESV2Response
 
 _installed = False
+_lock = threading.Lock()
+_sent: list[SentRequest] = []
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """One accepted SESv2 SendEmail call: the id SES gave it and the request as sent."""
+
+    message_id: str
+    request: dict[str, Any]
+    account: str
+    region: str
+
+
+def take_sent_requests() -> list[SentRequest]:
+    """Every SendEmail accepted since the last call, oldest first."""
+    with _lock:
+        taken = list(_sent)
+        _sent.clear()
+    return taken
 
 
 class SendingPausedException(JsonRESTError):
@@ -42,10 +68,17 @@ def install() -> None:
         return "{}"
 
     def send_email(self: SESV2Response) -> str:
-        name = json.loads(self.body).get("ConfigurationSetName")
+        request = json.loads(self.body)
+        name = request.get("ConfigurationSetName")
         if name and not _sending_enabled(self, name):
             raise SendingPausedException(name)
-        return original_send_email(self)
+        answer = original_send_email(self)
+        sent = SentRequest(
+            json.loads(answer)["MessageId"], request, self.current_account, self.region
+        )
+        with _lock:
+            _sent.append(sent)
+        return answer
 
     def get_configuration_set(self: SESV2Response) -> str:
         body = json.loads(original_get_configuration_set(self))

@@ -282,7 +282,9 @@ def test_domain_identity_with_easy_dkim_only_when_a_domain_is_configured(dev, pr
 
 
 @pytest.mark.parametrize(("stack", "retention"), [("dev", 7), ("prod", 365)])
-def test_sender_function_is_arm64_python_with_its_own_log_group(stack, retention, request):
+def test_sender_function_is_arm64_python_with_its_own_log_group(
+    stack, retention, request, run_stack
+):
     graph: ResourceGraph = request.getfixturevalue(stack)
     function = graph.one(FUNCTION, "sender").inputs
     assert function["handler"] == "handlers.email_sender.handler"
@@ -294,9 +296,9 @@ def test_sender_function_is_arm64_python_with_its_own_log_group(stack, retention
     assert log_group.inputs["retentionInDays"] == retention
     assert function["loggingConfig"]["logGroup"] == log_group.outputs["name"]
     assert function["loggingConfig"]["logFormat"] == "JSON"
-    assert function["sourceCodeHash"] == "code-hash"
+    assert function["sourceCodeHash"] == run_stack.artifacts.code_hash
     layer = graph.one("aws:lambda/layerVersion:LayerVersion").inputs
-    assert layer["sourceCodeHash"] == "layer-hash"
+    assert layer["sourceCodeHash"] == run_stack.artifacts.layer_hash
     assert layer["compatibleArchitectures"] == ["arm64"]
     assert layer["compatibleRuntimes"] == ["python3.12"]
 
