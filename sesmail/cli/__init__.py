@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from ..target import Target, TargetError
+
+console = Console()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def aws_errors(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn AWS and lookup errors into one clear line instead of a traceback."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return function(*args, **kwargs)
+        except TargetError as error:
+            raise click.ClickException(str(error)) from None
+        except ClientError as error:
+            info = error.response.get("Error", {})
+            raise click.ClickException(f"{info.get('Code')}: {info.get('Message')}") from None
+        except BotoCoreError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
 
 
 class Context:
@@ -17,6 +51,19 @@ class Context:
         self.stack = stack
         self.outputs = outputs
         self.as_json = as_json
+
+    def emit(self, data: Any, *, columns: Sequence[str] = (), title: str | None = None) -> None:
+        """Print `data` as JSON with --json, else as a table of `columns` (rows: dicts)."""
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+            return
+        rows = data if isinstance(data, list) else [data]
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(_cell(row.get(column)) for column in columns))
+        console.print(table)
 
     def target(self, **overrides: str | None) -> Target:
         try:
@@ -45,3 +92,7 @@ def main(
 ) -> None:
     """sesmailengine's everyday tools."""
     ctx.obj = Context(local=local, stack=stack, outputs=outputs, as_json=as_json)
+
+
+# Command groups register themselves on `main` when imported.
+from . import brake, dlq, emails, local_mode, suppression  # noqa: E402,F401

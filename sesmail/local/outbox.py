@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -62,6 +63,7 @@ def mime_message(sent: SentRequest) -> EmailMessage:
 
 
 def _file_stem(sent: SentRequest) -> str:
+    # Sorted by send time; named by the emailId tag (as the sender encoded it) for finding.
     tag = {t["Name"]: t["Value"] for t in sent.request.get("EmailTags", [])}.get("emailId", "")
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", tag or sent.message_id)[:80]
-    return f"{sent.message_id[:24]}-{safe}"
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{safe}"

@@ -19,7 +19,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,10 +89,16 @@ class LocalRuntime:
 
     def invoke(self, function: LocalFunction, event: dict[str, Any]) -> Any:
         """One synchronous invocation with the function's environment."""
-        with _environment(function.environment):
+        with _environment(function.environment), self._captured_output():
             handler = handler_function(function.handler)
             self._route_handler_logs()
             return handler(event, LocalContext(function))
+
+    def _captured_output(self) -> Any:
+        # Metrics (EMF) are printed; locally they belong in the log file, not the terminal.
+        if self._log_file is None:
+            return nullcontext()
+        return redirect_stdout(self._log_file)
 
     def _route_handler_logs(self) -> None:
         # Powertools loggers write JSON to stdout; locally it goes to the log file instead.
@@ -101,7 +107,7 @@ class LocalRuntime:
         for logger in list(logging.Logger.manager.loggerDict.values()):
             for handler in getattr(logger, "handlers", []):
                 stream_name = getattr(getattr(handler, "stream", None), "name", None)
-                if isinstance(handler, logging.StreamHandler) and stream_name in _CONSOLE:
+                if type(handler) is logging.StreamHandler and stream_name in _CONSOLE:
                     handler.setStream(self._log_file)
 
     # -- one pass -----------------------------------------------------------------------------

@@ -1,0 +1,184 @@
+"""`EmailClient`: the typed way for a service to request email.
+
+```python
+client = EmailClient(bus_name="sesmailengine-prod", source="com.example.orders")
+email_id = client.send(to="ada@example.org", template="welcome", data={"firstName": "Ada"})
+```
+
+Requests are validated here with the very model the sender uses, so a bad request fails in
+the producer, not silently in the pipeline. Every request gets an `emailId` (yours, or a new
+UUID) before it is put, so retrying a put can never send an email twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import engine_module
+
+DETAIL_TYPE = "Email Request"
+MAX_ENTRIES_PER_CALL = 10  # PutEvents' limit
+MAX_REQUEST_BYTES = 256 * 1024  # PutEvents' limit for one call, and so for one entry
+
+
+class InvalidEmailRequest(ValueError):
+    """The request would be refused by the sender; the message says which field and why."""
+
+
+class PutEventsFailed(RuntimeError):
+    """Some requests were still refused by EventBridge after every retry."""
+
+    def __init__(self, failures: Mapping[str, str], sent: Sequence[str]) -> None:
+        self.failures = dict(failures)  # emailId → error code and message
+        self.sent = list(sent)
+        details = "; ".join(f"{email_id}: {error}" for email_id, error in failures.items())
+        super().__init__(f"{len(failures)} email request(s) were not accepted: {details}")
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email request, as `send_many` takes it."""
+
+    to: str
+    template: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    email_id: str | None = None
+    sender: str | Mapping[str, str] | None = None
+    """A From address, or `{"email": ..., "name": ...}` (either part alone is fine)."""
+    reply_to: str | Sequence[str] | None = None
+    subject: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    tags: Mapping[str, str] | None = None
+
+    def detail(self, email_id: str) -> dict[str, Any]:
+        """The `Email Request` detail (SESMailEngine's schema), without empty fields."""
+        sender = {"email": self.sender} if isinstance(self.sender, str) else self.sender
+        detail = {
+            "to": self.to,
+            "templateName": self.template,
+            "templateData": dict(self.data),
+            "emailId": email_id,
+            "senderOverride": dict(sender) if sender else None,
+            "replyTo": self.reply_to
+            if isinstance(self.reply_to, str)
+            else (list(self.reply_to) if self.reply_to else None),
+            "subject": self.subject,
+            "metadata": dict(self.metadata) if self.metadata is not None else None,
+            "tags": dict(self.tags) if self.tags else None,
+        }
+        return {key: value for key, value in detail.items() if value is not None}
+
+
+class EmailClient:
+    """Puts `Email Request` events on the engine's bus, in AWS or in local mode."""
+
+    def __init__(
+        self,
+        bus_name: str,
+        source: str,
+        *,
+        events_client: Any | None = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        max_attempts: int = 5,
+        base_delay_seconds: float = 0.2,
+    ) -> None:
+        if events_client is None:
+            import boto3
+
+            events_client = boto3.client("events", endpoint_url=endpoint_url, region_name=region)
+        self._events = events_client
+        self.bus_name = bus_name
+        self.source = source
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay_seconds
+        self._models = engine_module("handlers.core.models")
+
+    def send(
+        self, to: str, template: str, data: Mapping[str, Any] | None = None, **options: Any
+    ) -> str:
+        """Request one email; returns its `emailId`. Options: email_id, sender, reply_to,
+        subject, metadata, tags."""
+        return self.send_many([Email(to=to, template=template, data=data or {}, **options)])[0]
+
+    def send_many(self, emails: Iterable[Email]) -> list[str]:
+        """Request many emails: validated first (all or nothing), then put 10 per call within
+        the 256 KB limit; entries EventBridge refuses are retried with backoff. Returns the
+        `emailId`s in order; raises `PutEventsFailed` naming any that were never accepted."""
+        entries = [self._entry(email) for email in emails]
+        failures: dict[str, str] = {}
+        for batch in _batches(entries):
+            failures.update(self._put_with_retries(batch))
+        sent = [email_id for email_id, _ in entries if email_id not in failures]
+        if failures:
+            raise PutEventsFailed(failures, sent)
+        return [email_id for email_id, _ in entries]
+
+    def _entry(self, email: Email) -> tuple[str, dict[str, Any]]:
+        email_id = email.email_id or str(uuid.uuid4())
+        detail = email.detail(email_id)
+        try:
+            self._models.EmailRequest.model_validate(detail)
+        except Exception as error:  # pydantic's ValidationError, from either install layout
+            described = self._models.describe(error) if hasattr(error, "errors") else str(error)
+            raise InvalidEmailRequest(f"email {email_id} to {email.to!r}: {described}") from error
+        entry = {
+            "Source": self.source,
+            "DetailType": DETAIL_TYPE,
+            "Detail": json.dumps(detail, separators=(",", ":"), default=str),
+            "EventBusName": self.bus_name,
+        }
+        if _entry_size(entry) > MAX_REQUEST_BYTES:
+            raise InvalidEmailRequest(
+                f"email {email_id}: the request is {_entry_size(entry)} bytes; EventBridge "
+                f"accepts at most {MAX_REQUEST_BYTES} (send large data by reference)"
+            )
+        return email_id, entry
+
+    def _put_with_retries(self, batch: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+        pending = batch
+        errors: dict[str, str] = {}
+        for attempt in range(self._max_attempts):
+            if attempt:
+                time.sleep(self._base_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
+            response = self._events.put_events(Entries=[entry for _, entry in pending])
+            if not response.get("FailedEntryCount"):
+                return {}
+            retry = []
+            errors = {}
+            # Results come back in request order; only the failed entries are put again.
+            for (email_id, entry), result in zip(pending, response["Entries"], strict=True):
+                if "ErrorCode" in result:
+                    retry.append((email_id, entry))
+                    errors[email_id] = f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}"
+            pending = retry
+        return errors
+
+
+def _entry_size(entry: Mapping[str, Any]) -> int:
+    """PutEvents entry size as AWS computes it (Time would add 14 bytes; we never set it)."""
+    return sum(
+        len(str(entry.get(key, "")).encode("utf-8")) for key in ("Source", "DetailType", "Detail")
+    ) + sum(len(r.encode("utf-8")) for r in entry.get("Resources", []))
+
+
+def _batches(
+    entries: list[tuple[str, dict[str, Any]]],
+) -> Iterable[list[tuple[str, dict[str, Any]]]]:
+    batch: list[tuple[str, dict[str, Any]]] = []
+    size = 0
+    for email_id, entry in entries:
+        entry_size = _entry_size(entry)
+        if batch and (len(batch) == MAX_ENTRIES_PER_CALL or size + entry_size > MAX_REQUEST_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append((email_id, entry))
+        size += entry_size
+    if batch:
+        yield batch

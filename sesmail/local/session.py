@@ -1,0 +1,90 @@
+"""Local mode as one object: emulator + the program's resources + the handlers running."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..engine import engine_module
+from .emulator import REGION, Emulator, running_emulator
+from .outbox import Outbox
+from .provision import LocalDeployment, provision
+from .runtime import LocalRuntime
+
+STATE_DIR = Path(".sesmail")
+
+
+@dataclass
+class LocalSession:
+    emulator: Emulator
+    deployment: LocalDeployment
+    runtime: LocalRuntime
+    outbox: Outbox
+    state_dir: Path
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.deployment.outputs
+
+    def client(self, service: str) -> Any:
+        return self.emulator.client(service)
+
+
+@contextmanager
+def local_session(
+    *,
+    stack: str = "dev",
+    project_dir: Path | None = None,
+    state_dir: Path = STATE_DIR,
+    port: int = 0,
+    config_overrides: dict[str, str] | None = None,
+) -> Iterator[LocalSession]:
+    """Start the emulator, create what `<project_dir>/__main__.py` declares for `stack`, and
+    run the handlers against it. Writes `<state_dir>/local.json` (endpoint, region, stack
+    outputs) so `sesmail --local ...` in another shell finds it."""
+    project_dir = (project_dir or Path.cwd()).resolve()
+    program = project_dir / "__main__.py"
+    if not program.is_file():
+        raise FileNotFoundError(
+            f"no Pulumi program at {program}: run local mode from the project folder"
+        )
+    resource_graph = engine_module("components.resource_graph")
+    artifact = engine_module("components.artifact")
+    config = resource_graph.stack_config_file(project_dir, stack)
+    config.update({f"sesmailengine:{k}": v for k, v in (config_overrides or {}).items()})
+    graph = resource_graph.run_program(
+        program,
+        stack=stack,
+        config=config,
+        # Nothing is deployed locally: no need to build (and download) the Lambda layer.
+        lambda_artifacts=artifact.placeholder_artifacts(Path(tempfile.mkdtemp())),
+    )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with running_emulator(port=port) as emulator:
+        _forget_handler_state()
+        deployment = provision(graph, emulator.client)
+        outbox = Outbox(state_dir / "outbox")
+        runtime = LocalRuntime(deployment, emulator.client, outbox, state_dir / "lambda.log")
+        state_file = state_dir / "local.json"
+        state_file.write_text(
+            json.dumps(
+                {"endpoint": emulator.endpoint, "region": REGION, "outputs": deployment.outputs},
+                indent=2,
+                default=str,
+            )
+        )
+        try:
+            yield LocalSession(emulator, deployment, runtime, outbox, state_dir)
+        finally:
+            state_file.unlink(missing_ok=True)
+
+
+def _forget_handler_state() -> None:
+    """Handlers keep clients and caches for the life of a container; a new local session is a
+    new container (its emulator has a new endpoint)."""
+    engine_module("handlers.batch").reset()
