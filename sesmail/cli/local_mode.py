@@ -103,7 +103,8 @@ def demo(ctx: Context, stack: str, project: Path, report: Path | None) -> None:
             result.suppression, columns=("email", "reason", "createdAt"), title="Suppression list"
         )
         console.print(
-            f"Dead-letter queues: {result.dead_letters}   outbox: {len(result.outbox)} emails in {session.outbox.folder}"
+            f"Dead-letter queues: {result.dead_letters}   "
+            f"outbox: {len(result.outbox)} emails in {session.outbox.folder}"
         )
     if report:
         console.print(f"Report: {write_report(result, report)}")
