@@ -30,7 +30,7 @@ from .outbox import Outbox
 from .provision import LocalDeployment, LocalFunction, QueueTrigger, TopicTrigger
 from .ses_events import ses_events_for
 
-RETRY_VISIBILITY_SECONDS = 1
+RETRY_VISIBILITY_SECONDS = 0
 """How soon a failed record comes back locally (the deployed queue waits its visibility
 timeout, minutes, which a local run should not)."""
 
@@ -121,7 +121,7 @@ class LocalRuntime:
             activity.sns_records += self._poll_topic(trigger)
         return activity
 
-    def run_until_idle(self, timeout_seconds: float = 60, settle_seconds: float = 1.5) -> bool:
+    def run_until_idle(self, timeout_seconds: float = 60, settle_seconds: float = 0.3) -> bool:
         """Step until nothing has happened for `settle_seconds` and no message is in flight.
         Returns False if `timeout_seconds` passed first."""
         deadline = time.monotonic() + timeout_seconds

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.core.exceptions import JsonRESTError
+from moto.sesv2 import urls as sesv2_urls
 from moto.sesv2.responses import SESV2Response
 
 _installed = False
@@ -87,6 +88,10 @@ def install() -> None:
         return json.dumps(body)
 
     SESV2Response.put_configuration_set_sending_options = put_configuration_set_sending_options
+    # The server routes by these patterns (the in-process mock matches the catch-all).
+    sesv2_urls.url_paths[
+        "{0}/v2/email/configuration-sets/(?P<ConfigurationSetName>[^/]+)/sending$"
+    ] = SESV2Response.dispatch
     SESV2Response.send_email = send_email
     SESV2Response.get_configuration_set = get_configuration_set
     _installed = True

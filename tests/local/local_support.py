@@ -1,0 +1,69 @@
+"""Helpers and fixtures for the local-mode tests (importable, unlike conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sesmail.local.session import LocalSession, local_session
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+class StatusEvents:
+    """A rule on the engine's bus that copies every `Email Status Changed` event to a queue,
+    as a producer subscribing to status changes would."""
+
+    def __init__(self, session: LocalSession) -> None:
+        self._sqs = session.client("sqs")
+        events = session.client("events")
+        self.queue_url = self._sqs.create_queue(QueueName="test-status-events")["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        bus = session.outputs["eventBusName"]
+        events.put_rule(
+            Name="test-status-events",
+            EventBusName=bus,
+            EventPattern=json.dumps({"detail-type": ["Email Status Changed"]}),
+        )
+        events.put_targets(
+            Rule="test-status-events", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}]
+        )
+        self.received: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while messages := self._sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10
+        ).get("Messages", []):
+            for message in messages:
+                self.received.append(json.loads(message["Body"]))
+                self._sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+        return self.received
+
+
+@pytest.fixture(scope="session")
+def local(tmp_path_factory) -> Iterator[LocalSession]:
+    """Local mode for the dev stack, with the state folder (and so `sesmail --local`) in a
+    temporary working directory."""
+    workdir = tmp_path_factory.mktemp("local")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir)
+        with local_session(project_dir=PROJECT_DIR, state_dir=workdir / ".sesmail") as session:
+            yield session
+
+
+@pytest.fixture(scope="session")
+def status_events(local: LocalSession) -> StatusEvents:
+    return StatusEvents(local)
+
+
+def sample_data(template: str) -> dict[str, Any]:
+    metadata = json.loads((PROJECT_DIR / "templates" / template / "metadata.json").read_text())
+    return metadata["sampleData"]
