@@ -11,9 +11,10 @@ from .function import LambdaCode
 from .ingestion import Ingestion, IngestionArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .naming import component_type
-from .sending import Sending, SendingArgs
+from .sending import METRICS_NAMESPACE, Sending, SendingArgs
 from .settings import EngineSettings
 from .storage import Storage, StorageArgs
+from .unsubscribe import Unsubscribe, UnsubscribeArgs
 
 
 class EmailEngine(pulumi.ComponentResource):
@@ -38,6 +39,8 @@ class EmailEngine(pulumi.ComponentResource):
     dashboard_name: pulumi.Output[str]
     brake_function_name: pulumi.Output[str | None]
     sender_event_source_mapping_uuid: pulumi.Output[str]
+    unsubscribe_url: pulumi.Output[str]
+    mail_from_domain: pulumi.Output[str | None]
 
     def __init__(
         self, name: str, settings: EngineSettings, opts: pulumi.ResourceOptions | None = None
@@ -69,6 +72,18 @@ class EmailEngine(pulumi.ComponentResource):
             opts=child,
         )
         code = self._lambda_code(name, settings)
+        unsubscribe = Unsubscribe(
+            f"{name}-unsubscribe",
+            UnsubscribeArgs(
+                settings=settings,
+                code=code,
+                key_parameter_name=f"/{default_name}/unsubscribe-signing-key",
+                suppression_table_name=storage.suppression_table_name,
+                suppression_table_arn=storage.suppression_table_arn,
+                metrics_namespace=METRICS_NAMESPACE,
+            ),
+            opts=child,
+        )
         sending = Sending(
             f"{name}-sending",
             SendingArgs(
@@ -84,6 +99,9 @@ class EmailEngine(pulumi.ComponentResource):
                 suppression_table_arn=storage.suppression_table_arn,
                 template_bucket_name=storage.template_bucket_name,
                 template_bucket_arn=storage.template_bucket_arn,
+                unsubscribe_url=unsubscribe.endpoint_url,
+                unsubscribe_key_parameter_name=unsubscribe.key_parameter_name,
+                unsubscribe_key_parameter_arn=unsubscribe.key_parameter_arn,
             ),
             opts=child,
         )
@@ -144,6 +162,8 @@ class EmailEngine(pulumi.ComponentResource):
         self.dashboard_name = monitoring.dashboard_name
         self.brake_function_name = monitoring.brake_function_name
         self.sender_event_source_mapping_uuid = sending.event_source_mapping_uuid
+        self.unsubscribe_url = unsubscribe.endpoint_url
+        self.mail_from_domain = sending.mail_from_domain
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:
@@ -167,6 +187,8 @@ class EmailEngine(pulumi.ComponentResource):
             "dashboardName": self.dashboard_name,
             "brakeFunctionName": self.brake_function_name,
             "senderEventSourceMappingUuid": self.sender_event_source_mapping_uuid,
+            "unsubscribeUrl": self.unsubscribe_url,
+            "mailFromDomain": self.mail_from_domain,
         }
 
     def _lambda_code(self, name: str, settings: EngineSettings) -> LambdaCode:

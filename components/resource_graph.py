@@ -8,6 +8,7 @@ assert on this graph, and local mode builds its emulated AWS from it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import runpy
 import sys
@@ -210,6 +211,7 @@ _ARN_FORMATS = {
     "aws:lambda/eventSourceMapping:EventSourceMapping": ("lambda", "event-source-mapping:{name}"),
     "aws:sesv2/configurationSet:ConfigurationSet": ("ses", "configuration-set/{name}"),
     "aws:sesv2/emailIdentity:EmailIdentity": ("ses", "identity/{name}"),
+    "aws:ssm/parameter:Parameter": ("ssm", "parameter{name}"),
 }
 
 
@@ -232,6 +234,14 @@ def _generated_outputs(type_: str, physical: str, inputs: Mapping[str, Any]) -> 
         outputs["bucket"] = physical
     elif type_ == "aws:lambda/eventSourceMapping:EventSourceMapping":
         outputs["uuid"] = f"{physical}-uuid"
+    elif type_ == "aws:lambda/functionUrl:FunctionUrl":
+        url_id = hashlib.sha256(physical.encode()).hexdigest()[:32]
+        outputs["urlId"] = url_id
+        outputs["functionUrl"] = f"https://{url_id}.lambda-url.{REGION}.on.aws/"
+    elif type_ == "random:index/randomPassword:RandomPassword":
+        # Deterministic, so graphs compare equal; local mode uses it as the real value.
+        digest = hashlib.sha256(f"mock-password:{physical}".encode()).hexdigest()
+        outputs["result"] = (digest * 4)[: int(inputs.get("length") or 16)]
     elif type_ == "aws:sesv2/emailIdentity:EmailIdentity":
         outputs["dkimSigningAttributes"] = {
             **(inputs.get("dkimSigningAttributes") or {}),

@@ -1,4 +1,5 @@
-"""Sending: the SES configuration set and identity, and the sender Lambda fed by EmailQueue."""
+"""Sending: the SES configuration set and identity (with its DNS records when a Route 53 zone is
+configured), and the sender Lambda fed by EmailQueue."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from .settings import EngineSettings
 
 SENDER_HANDLER = "handlers.email_sender.handler"
 METRICS_NAMESPACE = "SESMailEngine"
+DNS_TTL_SECONDS = 1800
+EASY_DKIM_TOKENS = 3
+"""SES Easy DKIM always gives three tokens, so three CNAME records."""
 
 
 @dataclass
@@ -33,6 +37,11 @@ class SendingArgs:
     suppression_table_arn: pulumi.Input[str]
     template_bucket_name: pulumi.Input[str]
     template_bucket_arn: pulumi.Input[str]
+    unsubscribe_url: pulumi.Input[str] | None = None
+    """The one-click unsubscribe endpoint; without it marketing templates cannot be sent."""
+    unsubscribe_key_parameter_name: pulumi.Input[str] | None = None
+    """SSM parameter holding the key that signs unsubscribe links."""
+    unsubscribe_key_parameter_arn: pulumi.Input[str] | None = None
 
 
 class Sending(pulumi.ComponentResource):
@@ -46,6 +55,7 @@ class Sending(pulumi.ComponentResource):
     event_source_mapping_uuid: pulumi.Output[str]
     event_source_mapping_arn: pulumi.Output[str]
     dkim_tokens: pulumi.Output[list[str]]
+    mail_from_domain: pulumi.Output[str | None]
 
     def __init__(
         self, name: str, args: SendingArgs, opts: pulumi.ResourceOptions | None = None
@@ -62,6 +72,7 @@ class Sending(pulumi.ComponentResource):
             opts=child,
         )
         dkim_tokens: pulumi.Output[list[str]] = pulumi.Output.from_input([])
+        mail_from_domain: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if settings.sending_domain:
             identity = aws.sesv2.EmailIdentity(
                 f"{name}-domain-identity",
@@ -74,6 +85,8 @@ class Sending(pulumi.ComponentResource):
             dkim_tokens = identity.dkim_signing_attributes.apply(
                 lambda attributes: list((attributes and attributes.tokens) or [])
             )
+            if settings.hosted_zone_id:
+                mail_from_domain = self._authenticate_domain(name, settings, identity, dkim_tokens)
 
         sender = LambdaFunction(
             f"{name}-sender",
@@ -109,13 +122,75 @@ class Sending(pulumi.ComponentResource):
         self.event_source_mapping_uuid = mapping.uuid
         self.event_source_mapping_arn = mapping.arn
         self.dkim_tokens = dkim_tokens
+        self.mail_from_domain = mail_from_domain
         self.register_outputs(
             {
                 "configuration_set_name": self.configuration_set_name,
                 "sender_function_name": self.sender_function_name,
                 "dkim_tokens": self.dkim_tokens,
+                "mail_from_domain": self.mail_from_domain,
             }
         )
+
+    def _authenticate_domain(
+        self,
+        name: str,
+        settings: EngineSettings,
+        identity: aws.sesv2.EmailIdentity,
+        dkim_tokens: pulumi.Output[list[str]],
+    ) -> pulumi.Output[str | None]:
+        """DKIM, SPF (through a custom MAIL FROM domain) and DMARC for sendingDomain, as
+        records in its Route 53 zone."""
+        domain = settings.sending_domain
+        zone = settings.hosted_zone_id
+        assert domain is not None and zone is not None
+        child = pulumi.ResourceOptions(parent=self)
+
+        def record(role: str, **kwargs: object) -> aws.route53.Record:
+            return aws.route53.Record(
+                f"{name}-{role}", zone_id=zone, ttl=DNS_TTL_SECONDS, opts=child, **kwargs
+            )
+
+        # Easy DKIM: <token>._domainkey.<domain> CNAME <token>.dkim.amazonses.com
+        for index in range(EASY_DKIM_TOKENS):
+            token = dkim_tokens.apply(lambda tokens, i=index: tokens[i])
+            record(
+                f"dkim-{index + 1}",
+                name=token.apply(lambda t: f"{t}._domainkey.{domain}"),
+                type="CNAME",
+                records=[token.apply(lambda t: f"{t}.dkim.amazonses.com")],
+            )
+
+        # Custom MAIL FROM: bounces go to <sub>.<domain>, whose SPF authorises SES, so SPF
+        # passes aligned with the From domain (DMARC).
+        mail_from = f"{settings.mail_from_subdomain}.{domain}"
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        record(
+            "mail-from-mx",
+            name=mail_from,
+            type="MX",
+            records=[region.apply(lambda r: f"10 feedback-smtp.{r}.amazonses.com")],
+        )
+        record(
+            "mail-from-spf",
+            name=mail_from,
+            type="TXT",
+            records=["v=spf1 include:amazonses.com ~all"],
+        )
+        attributes = aws.sesv2.EmailIdentityMailFromAttributes(
+            f"{name}-mail-from",
+            email_identity=identity.email_identity,
+            mail_from_domain=mail_from,
+            # Until the MX record resolves, SES falls back to amazonses.com instead of failing.
+            behavior_on_mx_failure="USE_DEFAULT_VALUE",
+            opts=child,
+        )
+
+        dmarc = f"v=DMARC1; p={settings.dmarc_policy}"
+        if settings.dmarc_report_email:
+            dmarc += f"; rua=mailto:{settings.dmarc_report_email}"
+        record("dmarc", name=f"_dmarc.{domain}", type="TXT", records=[dmarc])
+        return attributes.mail_from_domain
 
     @staticmethod
     def _environment(
@@ -140,10 +215,42 @@ class Sending(pulumi.ComponentResource):
         }
         if settings.default_sender_name:
             environment["DEFAULT_SENDER_NAME"] = settings.default_sender_name
+        brand = {
+            "BRAND_NAME": settings.brand_display_name,
+            "BRAND_URL": settings.brand_url,
+            "BRAND_LOGO_URL": settings.brand_logo_url,
+            "BRAND_ADDRESS": settings.brand_address,
+            "BRAND_PRIMARY_COLOR": settings.brand_primary_color,
+            "BRAND_BACKGROUND_COLOR": settings.brand_background_color,
+            "BRAND_TEXT_COLOR": settings.brand_text_color,
+        }
+        environment.update({key: value for key, value in brand.items() if value})
+        if args.unsubscribe_url is not None:
+            environment["UNSUBSCRIBE_URL"] = args.unsubscribe_url
+            environment["UNSUBSCRIBE_KEY_PARAMETER"] = args.unsubscribe_key_parameter_name or ""
+            environment["UNSUBSCRIBE_TOKEN_DAYS"] = str(settings.unsubscribe_link_days)
+            if settings.unsubscribe_mailto:
+                environment["UNSUBSCRIBE_MAILTO"] = settings.unsubscribe_mailto
         return environment
 
     @staticmethod
     def _policy(
+        args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
+    ) -> list[pulumi.Input[dict[str, object]]]:
+        statements = Sending._base_policy(args, configuration_set)
+        if args.unsubscribe_key_parameter_arn is not None:
+            statements.append(
+                {
+                    "Sid": "ReadUnsubscribeSigningKey",
+                    "Effect": "Allow",
+                    "Action": "ssm:GetParameter",
+                    "Resource": args.unsubscribe_key_parameter_arn,
+                }
+            )
+        return statements
+
+    @staticmethod
+    def _base_policy(
         args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
     ) -> list[pulumi.Input[dict[str, object]]]:
         settings = args.settings

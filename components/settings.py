@@ -59,6 +59,9 @@ _EVENT_SOURCE = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 _RESOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 StringList = Annotated[list[str], BeforeValidator(_json_if_text)]
 
@@ -210,6 +213,54 @@ class EngineSettings(BaseModel):
         "configuration set and the sender's queue trigger) until released.",
     )
 
+    # --- Brand (shared layouts) -------------------------------------------------------------
+    brand_name: str | None = Field(
+        None,
+        max_length=100,
+        description="Name in the layouts' header and footer. Unset: defaultSenderName, else "
+        "the sender's domain.",
+    )
+    brand_url: str | None = Field(None, description="Website linked from the logo and footer.")
+    brand_logo_url: str | None = Field(
+        None, description="HTTPS URL of the logo image; the name is shown without one."
+    )
+    brand_address: str | None = Field(
+        None,
+        max_length=300,
+        description="Postal address in the footer (bulk mail law asks for one).",
+    )
+    brand_primary_color: str = Field("#2563eb", description="Buttons and links.")
+    brand_background_color: str = Field("#f4f5f7", description="Page background.")
+    brand_text_color: str = Field("#1f2933", description="Body text.")
+
+    # --- Deliverability ---------------------------------------------------------------------
+    unsubscribe_mailto: str | None = Field(
+        None,
+        description="Mailbox added as a mailto: List-Unsubscribe target of marketing mail "
+        "(the signed token is in the subject). Unset: the HTTPS one-click link only.",
+    )
+    unsubscribe_link_days: int = Field(
+        365,
+        ge=30,
+        le=3650,
+        description="Days an unsubscribe link keeps working (US law asks for at least 30).",
+    )
+    hosted_zone_id: str | None = Field(
+        None,
+        description="Route 53 hosted zone of sendingDomain: the Sending component then "
+        "publishes the DKIM, MAIL FROM (MX, SPF) and DMARC records.",
+    )
+    mail_from_subdomain: str = Field(
+        "bounce",
+        description="Custom MAIL FROM domain is `<this>.<sendingDomain>` (with hostedZoneId).",
+    )
+    dmarc_policy: Literal["none", "quarantine", "reject"] = Field(
+        "none", description="DMARC policy published for sendingDomain (with hostedZoneId)."
+    )
+    dmarc_report_email: str | None = Field(
+        None, description="Address receiving DMARC aggregate reports (rua)."
+    )
+
     @field_validator("default_sender_email", "admin_email")
     @classmethod
     def _valid_address(cls, value: str | None) -> str | None:
@@ -268,6 +319,64 @@ class EngineSettings(BaseModel):
             allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
             raise ValueError(f"CloudWatch accepts only {allowed}; got {value}")
         return value
+
+    @field_validator("unsubscribe_mailto", "dmarc_report_email")
+    @classmethod
+    def _valid_optional_address(cls, value: str | None) -> str | None:
+        return None if value is None else _email_address(value)
+
+    @field_validator("brand_primary_color", "brand_background_color", "brand_text_color")
+    @classmethod
+    def _valid_color(cls, value: str) -> str:
+        if not _HEX_COLOR.match(value):
+            raise ValueError(f"use a hex colour such as #2563eb, got {value!r}")
+        return value.lower()
+
+    @field_validator("brand_url", "brand_logo_url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        if value is not None and (
+            not value.startswith("https://") or any(c in value for c in " \"'<>")
+        ):
+            raise ValueError(f"use an https:// URL, got {value!r}")
+        return value
+
+    @field_validator("brand_name", "brand_address")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and ("\n" in value or "\r" in value):
+            raise ValueError("use a single line")
+        return value
+
+    @field_validator("hosted_zone_id")
+    @classmethod
+    def _valid_zone(cls, value: str | None) -> str | None:
+        if value is not None and not _HOSTED_ZONE_ID.match(value):
+            raise ValueError(
+                f"a Route 53 hosted zone id looks like Z0123456789ABCDEFGHIJ, got {value!r}"
+            )
+        return value
+
+    @field_validator("mail_from_subdomain")
+    @classmethod
+    def _valid_label(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(f"use one DNS label (letters, digits, '-'), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _zone_needs_domain(self) -> EngineSettings:
+        if self.hosted_zone_id and not self.sending_domain:
+            raise ValueError(
+                "hostedZoneId is set without sendingDomain: set the domain whose DNS records "
+                "the zone should hold"
+            )
+        return self
+
+    @property
+    def brand_display_name(self) -> str:
+        """The brand name templates show: brandName, else defaultSenderName, else the domain."""
+        return self.brand_name or self.default_sender_name or self.sender_domain
 
     @model_validator(mode="after")
     def _sender_within_domain(self) -> EngineSettings:

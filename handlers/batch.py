@@ -25,7 +25,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -33,10 +33,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .aws import clients
 from .aws.events import StatusEventPublisher
+from .aws.parameters import SigningKey
 from .aws.ses import SesSender
 from .aws.suppression import SuppressionList
 from .aws.templates import TemplateStore
 from .aws.tracking import Claim, ConditionFailed, Finish, TrackingTable, WriteError, Written, iso
+from .core.brand import engine_variables
 from .core.compose import OutgoingEmail, compose
 from .core.errors import NotFound, Rejected, TemplateInvalid, Throttled, TransientError
 from .core.events import StatusChangedDetail
@@ -45,6 +47,7 @@ from .core.ratelimit import TokenBucket
 from .core.rendering import RenderFailed, render
 from .core.settings import SenderSettings
 from .core.statuses import Category, Outcome, Status, blocks
+from .core.unsubscribe_tokens import list_unsubscribe_headers, sign, unsubscribe_link
 
 if TYPE_CHECKING:
     from .core.compiling import CompiledTemplate
@@ -68,6 +71,9 @@ class Adapters:
         self.ses = SesSender(settings.configuration_set)
         self.events = StatusEventPublisher(settings.event_bus_name, settings.status_event_source)
         self.rate = TokenBucket(settings.max_send_rate)
+        self.signing_key = (
+            SigningKey(settings.unsubscribe.key_parameter) if settings.unsubscribe else None
+        )
 
 
 _adapters: dict[SenderSettings, Adapters] = {}
@@ -249,17 +255,24 @@ class BatchRun:
                     item.intended, item.reason = Status.SUPPRESSED, _suppressed(item.suppression)
 
     def _render(self) -> None:
+        now = _now()
         for item in self._open(Status.PROCESSING):
             assert item.request is not None and item.template is not None
             started = time.perf_counter()
             try:
-                rendered = render(item.template, item.request.template_data)
+                unsubscribe_url, headers = self._unsubscribe(item, now)
+                rendered = render(
+                    item.template,
+                    item.request.template_data,
+                    engine_variables(self.settings.brand, now, unsubscribe_url),
+                )
                 item.email = compose(
                     item.email_id or "",
                     item.request,
                     rendered,
                     self.settings.default_sender_email,
                     self.settings.default_sender_name,
+                    headers,
                 )
             except RenderFailed as error:
                 item.fail(error.reason)
@@ -267,6 +280,27 @@ class BatchRun:
                 self._retry(item, error)
             finally:
                 self.render_ms.append((time.perf_counter() - started) * 1000)
+
+    def _unsubscribe(
+        self, item: Item, now: datetime
+    ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+        """For marketing mail: the signed unsubscribe link and the RFC 8058 headers."""
+        assert item.template is not None
+        if item.template.category is not Category.MARKETING:
+            return None, ()
+        config = self.settings.unsubscribe
+        if config is None or self.adapters.signing_key is None:
+            raise RenderFailed(
+                "marketing templates need the unsubscribe endpoint (UNSUBSCRIBE_URL is not set)"
+            )
+        token = sign(
+            self.adapters.signing_key.get(),
+            item.to_email or "",
+            item.template.topic,
+            now + timedelta(days=config.token_days),
+        )
+        headers = list_unsubscribe_headers(config.url, config.mailto, token)
+        return unsubscribe_link(config.url, token), headers
 
     def _claim(self) -> None:
         items = [item for item in self._open() if item.intended is not None]

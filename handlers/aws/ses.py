@@ -1,4 +1,5 @@
-"""Sending through SESv2 ``SendEmail`` (Simple content: subject, HTML and text parts)."""
+"""Sending through SESv2 ``SendEmail`` (Simple content: subject, HTML and text parts, and custom
+headers such as ``List-Unsubscribe``)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ class SesSender:
             "EmailTags": [dict(tag) for tag in email.tags],
             "ConfigurationSetName": self.configuration_set,
         }
+        if email.headers:
+            params["Content"]["Simple"]["Headers"] = [
+                {"Name": name, "Value": value} for name, value in email.headers
+            ]
         if email.reply_to:
             params["ReplyToAddresses"] = list(email.reply_to)
         return params

@@ -1,4 +1,5 @@
-"""The Suppression table, read for a whole batch with one ``BatchGetItem``."""
+"""The Suppression table: read for a whole batch with one ``BatchGetItem`` (the sender),
+written one address at a time (the feedback processor)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..core.statuses import SuppressionReason, replaceable_by
 from . import clients
-from .errors import translate
+from .errors import error_code, translate
 
 MAX_KEYS = 100
 UNPROCESSED_ROUNDS = 3
@@ -68,3 +70,48 @@ class SuppressionList:
         found.unresolved.update(
             key["email"]["S"] for key in request.get(self.table_name, {}).get("Keys", [])
         )
+
+    def suppress(
+        self, address: str, reason: SuppressionReason, now: str, email_id: str | None = None
+    ) -> bool:
+        """Suppress ``address``; True when this call wrote it (new, or a stronger reason).
+
+        Idempotent: one conditional ``UpdateItem`` that creates the item or replaces a weaker
+        reason (:func:`~handlers.core.statuses.replaceable_by`) and otherwise changes nothing.
+        ``createdAt`` is kept from the first suppression; ``updatedAt`` and ``emailId`` (the
+        email whose feedback caused it) describe the last write. Raises Throttled or
+        TransientError (or the unexpected error) when the call fails.
+        """
+        weaker = replaceable_by(reason)
+        values: dict[str, Any] = {
+            ":reason": {"S": reason.value},
+            ":now": {"S": now},
+            **{f":w{index}": {"S": value.value} for index, value in enumerate(weaker)},
+        }
+        sets = [
+            "#reason = :reason",
+            "createdAt = if_not_exists(createdAt, :now)",
+            "updatedAt = :now",
+        ]
+        if email_id:
+            values[":eid"] = {"S": email_id}
+            sets.append("emailId = :eid")
+        condition = "attribute_not_exists(email)"
+        if weaker:
+            condition += f" OR #reason IN ({', '.join(f':w{i}' for i in range(len(weaker)))})"
+        try:
+            self._client().update_item(
+                TableName=self.table_name,
+                Key={"email": {"S": address.lower()}},
+                UpdateExpression=f"SET {', '.join(sets)}",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#reason": "reason"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise translate(error) from error
+        except BotoCoreError as error:
+            raise translate(error) from error
+        return True

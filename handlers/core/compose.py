@@ -28,6 +28,8 @@ class OutgoingEmail:
     html: str
     text: str
     tags: tuple[dict[str, str], ...]
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra headers (``List-Unsubscribe`` for marketing mail), as (name, value)."""
 
 
 def compose(
@@ -36,6 +38,7 @@ def compose(
     rendered: RenderedTemplate,
     default_sender_email: str | None,
     default_sender_name: str | None,
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> OutgoingEmail:
     """The email to send, or RenderFailed with the reason it cannot be sent."""
     override = request.sender_override
@@ -68,6 +71,7 @@ def compose(
         html=rendered.html,
         text=rendered.text,
         tags=tuple(message_tags(email_id, request.template_name, request.tags)),
+        headers=headers,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -18,6 +19,12 @@ _CORE_FIELDS = (
     "sesMessageId",
     "timestamp",
 )
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a ``Z``, the format of every timestamp we write
+    (on tracking items and in event details), so they sort as strings."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class StatusChangedDetail(BaseModel):

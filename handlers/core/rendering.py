@@ -3,21 +3,31 @@
 ``StrictUndefined`` fails the render on any name the template uses and the data does not
 supply, except names listed in ``optionalVariables``, which render as empty and test false.
 A required variable missing from the data is reported by name before rendering.
+
+The engine adds its own variables to every context (:data:`.compiling.ENGINE_VARIABLES`):
+``brand`` (name, URL, logo, address and colours from stack config), ``currentYear`` and, for
+marketing templates, ``unsubscribeUrl``. They win over ``templateData`` of the same name.
+The HTML is then CSS-inlined (:mod:`.inlining`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Template, Undefined
+from jinja2 import Template, TemplateNotFound, Undefined
 from jinja2.exceptions import SecurityError, UndefinedError
+
+from .errors import TemplateInvalid, Throttled, TransientError
+from .inlining import inline_css
 
 if TYPE_CHECKING:
     from .compiling import CompiledTemplate
 
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
+_BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*){2,}")
 
 
 class RenderFailed(Exception):
@@ -40,24 +50,38 @@ class RenderedTemplate:
     reply_to: tuple[str, ...]
 
 
-def render(template: CompiledTemplate, data: dict[str, Any]) -> RenderedTemplate:
-    """Render every part of ``template`` with ``data``, or raise RenderFailed."""
+def render(
+    template: CompiledTemplate,
+    data: Mapping[str, Any],
+    engine_variables: Mapping[str, Any] | None = None,
+) -> RenderedTemplate:
+    """Render every part of ``template`` with ``data``, or raise RenderFailed.
+
+    Throttling and transient errors from loading a shared layout propagate unchanged, so the
+    caller retries instead of failing the email.
+    """
     metadata = template.metadata
     missing = [name for name in metadata.requiredVariables if name not in data]
     if missing:
         raise RenderFailed(f"missing variable: {', '.join(missing)}")
-    context = {name: Undefined(name=name) for name in metadata.optionalVariables}
+    context: dict[str, Any] = {name: Undefined(name=name) for name in metadata.optionalVariables}
+    context["unsubscribeUrl"] = Undefined(name="unsubscribeUrl")
     context.update(data)
+    context.update(engine_variables or {})
     html = _render(template.html, context)
     if template.text is not None:
-        text = _render(template.text, context)
+        text = _squeeze_blank_lines(_render(template.text, context))
     else:
         from .text import html_to_text
 
         text = html_to_text(html)
+    try:
+        inlined = inline_css(html)
+    except Exception as error:
+        raise RenderFailed(f"CSS inlining failed: {error}") from None
     return RenderedTemplate(
         subject=_render(template.subject, context).strip(),
-        html=html,
+        html=inlined,
         text=text,
         sender_email=_render_optional(template.sender_email, context),
         sender_name=_render_optional(template.sender_name, context),
@@ -72,8 +96,14 @@ def render(template: CompiledTemplate, data: dict[str, Any]) -> RenderedTemplate
 def _render(template: Template, context: dict[str, Any]) -> str:
     try:
         return template.render(context)
+    except (Throttled, TransientError):
+        raise  # S3 throttled or unavailable while loading a shared file: retry, not a failure
+    except TemplateInvalid as error:
+        raise RenderFailed(f"template invalid: {error}") from None
     except SecurityError as error:
         raise RenderFailed(f"template rejected by the sandbox: {error}") from None
+    except TemplateNotFound as error:
+        raise RenderFailed(f"template error: {error.message or error.name}") from None
     except UndefinedError as error:
         match = _UNDEFINED_NAME.match(str(error))
         if match:
@@ -89,3 +119,8 @@ def _render_optional(template: Template | None, context: dict[str, Any]) -> str 
     if template is None:
         return None
     return _render(template, context).strip() or None
+
+
+def _squeeze_blank_lines(text: str) -> str:
+    """Optional sections that render empty leave no more than one blank line behind."""
+    return _BLANK_LINES.sub("\n\n", text)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .brand import Brand
 from .errors import ConfigurationError
 
 REQUIRED = (
@@ -14,6 +15,20 @@ REQUIRED = (
     "CONFIGURATION_SET",
     "EVENT_BUS_NAME",
 )
+
+
+@dataclass(frozen=True)
+class UnsubscribeSettings:
+    """Where marketing mail's unsubscribe links point, and how they are signed."""
+
+    url: str
+    """The unsubscribe endpoint's HTTPS URL (``UNSUBSCRIBE_URL``)."""
+    key_parameter: str
+    """SSM SecureString holding the signing key (``UNSUBSCRIBE_KEY_PARAMETER``)."""
+    mailto: str | None = None
+    """Mailbox for ``mailto:`` unsubscribes (``UNSUBSCRIBE_MAILTO``); none: HTTPS only."""
+    token_days: int = 365
+    """How long an unsubscribe link keeps working (``UNSUBSCRIBE_TOKEN_DAYS``)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,10 @@ class SenderSettings:
     """Emails per second for this function instance; 0 means unlimited."""
     claim_timeout_seconds: int = 180
     """Age after which a ``processing`` claim counts as abandoned and may be claimed again."""
+    brand: Brand = field(default_factory=Brand)
+    """Brand settings for every render (``BRAND_*``)."""
+    unsubscribe: UnsubscribeSettings | None = None
+    """One-click unsubscribe for marketing templates; None: marketing mail cannot be sent."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SenderSettings:
@@ -61,7 +80,26 @@ class SenderSettings:
             status_event_source=env.get("STATUS_EVENT_SOURCE") or "sesmailengine",
             max_send_rate=_number(env, "MAX_SEND_RATE", 0, float),
             claim_timeout_seconds=_number(env, "CLAIM_TIMEOUT_SECONDS", 180, int, minimum=1),
+            brand=Brand.from_env(env),
+            unsubscribe=_unsubscribe(env),
         )
+
+
+def _unsubscribe(env: Mapping[str, str]) -> UnsubscribeSettings | None:
+    url = env.get("UNSUBSCRIBE_URL")
+    if not url:
+        return None
+    if not url.startswith("https://"):
+        raise ConfigurationError(f"UNSUBSCRIBE_URL must be an https:// URL, got {url!r}")
+    parameter = env.get("UNSUBSCRIBE_KEY_PARAMETER")
+    if not parameter:
+        raise ConfigurationError("UNSUBSCRIBE_URL is set but UNSUBSCRIBE_KEY_PARAMETER is not")
+    return UnsubscribeSettings(
+        url=url,
+        key_parameter=parameter,
+        mailto=env.get("UNSUBSCRIBE_MAILTO") or None,
+        token_days=_number(env, "UNSUBSCRIBE_TOKEN_DAYS", 365, int, minimum=1),
+    )
 
 
 def _number(env: Mapping[str, str], name: str, default, kind, minimum=0):

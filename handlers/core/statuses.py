@@ -64,3 +64,21 @@ class Outcome(StrEnum):
     @property
     def consumed(self) -> bool:
         return self not in (Outcome.RETRY, Outcome.UNTRACKABLE)
+
+
+# Which suppression reason wins when an address is suppressed again: a stronger reason replaces
+# a weaker one (an address that unsubscribed from marketing and then hard-bounces must stop
+# getting transactional mail too); an equal or weaker one leaves the item alone. ``manual`` and
+# any reason this code does not know are never replaced: they are an operator's decision.
+SUPPRESSION_PRECEDENCE: tuple[SuppressionReason, ...] = (
+    SuppressionReason.UNSUBSCRIBE,
+    SuppressionReason.SOFT_BOUNCE,
+    SuppressionReason.HARD_BOUNCE,
+    SuppressionReason.COMPLAINT,
+    SuppressionReason.MANUAL,
+)
+
+
+def replaceable_by(reason: SuppressionReason) -> tuple[SuppressionReason, ...]:
+    """The existing reasons a new suppression with ``reason`` overwrites."""
+    return SUPPRESSION_PRECEDENCE[: SUPPRESSION_PRECEDENCE.index(reason)]

@@ -95,5 +95,11 @@ def main(
 
 
 # Command groups register themselves on `main` when imported.
-from . import brake, dlq, emails, local_mode, suppression  # noqa: E402,F401
-from . import templates  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    brake,
+    dlq,
+    emails,
+    local_mode,
+    suppression,
+    templates,
+)

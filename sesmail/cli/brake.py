@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
@@ -20,15 +19,13 @@ def brake() -> None:
 
 def _switch(ctx: Context) -> Any:
     target = ctx.target()
-    if target.endpoint_url:
-        # The adapter builds its clients from the environment, like the Lambda does.
-        os.environ["AWS_ENDPOINT_URL"] = target.endpoint_url
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-        os.environ.setdefault("AWS_DEFAULT_REGION", target.region or "us-east-1")
-    engine_module("handlers.aws.clients").reset()
     switch = engine_module("handlers.aws.sending_switch").SendingSwitch
-    return switch(target.name("configurationSetName"), target.name("senderEventSourceMappingUuid"))
+    return switch(
+        target.name("configurationSetName"),
+        target.name("senderEventSourceMappingUuid"),
+        ses=target.client("sesv2"),
+        lambda_=target.client("lambda"),
+    )
 
 
 @brake.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,19 +69,10 @@ class Emulator:
 
 @contextmanager
 def running_emulator(host: str = "127.0.0.1", port: int = 0) -> Iterator[Emulator]:
-    """An emulator for the duration of the block, with this process's environment pointed
-    at it (and restored afterwards)."""
+    """An emulator for the duration of the block."""
     emulator = Emulator(host, port)
     emulator.start()
-    saved = {key: os.environ.get(key) for key in (*emulator.environment(), "AWS_PROFILE")}
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.update(emulator.environment())
     try:
         yield emulator
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         emulator.stop()

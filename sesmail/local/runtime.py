@@ -79,8 +79,12 @@ class LocalRuntime:
         client: Callable[[str], Any],
         outbox: Outbox,
         log_file: Path | None = None,
+        aws_environment: dict[str, str] | None = None,
     ) -> None:
+        """`aws_environment` points the handlers' SDK at the emulator (endpoint, fake
+        credentials); it is set only while a handler runs."""
         self.deployment = deployment
+        self._aws_environment = aws_environment or {}
         self.client = client
         self.outbox = outbox
         self._log_file = log_file.open("a") if log_file else None
@@ -89,7 +93,8 @@ class LocalRuntime:
 
     def invoke(self, function: LocalFunction, event: dict[str, Any]) -> Any:
         """One synchronous invocation with the function's environment."""
-        with _environment(function.environment), self._captured_output():
+        environment = {**self._aws_environment, **function.environment}
+        with _environment(environment), self._captured_output():
             handler = handler_function(function.handler)
             self._route_handler_logs()
             return handler(event, LocalContext(function))
@@ -311,7 +316,8 @@ def _sns_record(envelope: dict[str, Any], subscription_arn: str) -> dict[str, An
 
 @contextmanager
 def _environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in variables}
+    saved = {key: os.environ.get(key) for key in (*variables, "AWS_PROFILE")}
+    os.environ.pop("AWS_PROFILE", None)  # a profile must not win over the emulator's keys
     os.environ.update(variables)
     try:
         yield

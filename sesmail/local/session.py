@@ -46,7 +46,10 @@ def local_session(
 ) -> Iterator[LocalSession]:
     """Start the emulator, create what `<project_dir>/__main__.py` declares for `stack`, and
     run the handlers against it. Writes `<state_dir>/local.json` (endpoint, region, stack
-    outputs) so `sesmail --local ...` in another shell finds it."""
+    outputs) so `sesmail --local ...` in another shell finds it.
+
+    The emulator keeps its state in this process (moto's backends): one local session per
+    process at a time, and no `moto.mock_aws` while it runs."""
     project_dir = (project_dir or Path.cwd()).resolve()
     program = project_dir / "__main__.py"
     if not program.is_file():
@@ -69,7 +72,13 @@ def local_session(
         _forget_handler_state()
         deployment = provision(graph, emulator.client)
         outbox = Outbox(state_dir / "outbox")
-        runtime = LocalRuntime(deployment, emulator.client, outbox, state_dir / "lambda.log")
+        runtime = LocalRuntime(
+            deployment,
+            emulator.client,
+            outbox,
+            log_file=state_dir / "lambda.log",
+            aws_environment=emulator.environment(),
+        )
         state_file = state_dir / "local.json"
         state_file.write_text(
             json.dumps(

@@ -84,6 +84,7 @@ def test_components_are_the_documented_subsystems(dev):
         "sesmailengine:index:Sending",
         "sesmailengine:index:Feedback",
         "sesmailengine:index:Monitoring",
+        "sesmailengine:index:Unsubscribe",
         "sesmailengine:index:LambdaFunction",
     }
 
@@ -411,4 +412,6 @@ def test_stack_exports_the_names_a_producer_and_an_operator_need(dev):
         "dashboardName": "sesmailengine-monitoring-dev",
         "brakeFunctionName": None,
         "senderEventSourceMappingUuid": dev.one(MAPPING).outputs["uuid"],
+        "unsubscribeUrl": dev.one("aws:lambda/functionUrl:FunctionUrl").outputs["functionUrl"],
+        "mailFromDomain": None,
     }

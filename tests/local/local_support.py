@@ -48,7 +48,7 @@ class StatusEvents:
         return self.received
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local(tmp_path_factory) -> Iterator[LocalSession]:
     """Local mode for the dev stack, with the state folder (and so `sesmail --local`) in a
     temporary working directory."""
@@ -59,7 +59,7 @@ def local(tmp_path_factory) -> Iterator[LocalSession]:
             yield session
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def status_events(local: LocalSession) -> StatusEvents:
     return StatusEvents(local)
 

@@ -8,6 +8,7 @@ import json
 
 from local_support import StatusEvents, sample_data
 
+import components.storage
 from sesmail.client import EmailClient
 from sesmail.local.demo import dead_letters, suppression_list
 from sesmail.local.session import LocalSession
@@ -126,3 +127,29 @@ def test_state_file_tells_other_processes_where_local_mode_is(local: LocalSessio
     state = json.loads((local.state_dir / "local.json").read_text())
     assert state["endpoint"] == local.emulator.endpoint
     assert state["outputs"]["eventBusName"] == "sesmailengine-dev"
+
+
+def test_every_declared_table_queue_bus_and_topic_exists_with_its_settings(local) -> None:
+    dynamodb, sqs = local.client("dynamodb"), local.client("sqs")
+    tracking = dynamodb.describe_table(TableName=local.outputs["trackingTableName"])["Table"]
+    assert {index["IndexName"] for index in tracking["GlobalSecondaryIndexes"]} == set(
+        components.storage.TRACKING_INDEXES
+    )
+    ttl = dynamodb.describe_time_to_live(TableName=local.outputs["trackingTableName"])
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "ttl"
+    queue = sqs.get_queue_attributes(
+        QueueUrl=local.outputs["emailQueueUrl"], AttributeNames=["All"]
+    )["Attributes"]
+    assert queue["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+    assert json.loads(queue["RedrivePolicy"])["maxReceiveCount"] == 3
+    assert local.client("events").describe_event_bus(Name=local.outputs["eventBusName"])
+    topics = {t["TopicArn"] for t in local.client("sns").list_topics()["Topics"]}
+    assert local.outputs["feedbackTopicArn"] in topics
+    objects = local.client("s3").list_objects_v2(
+        Bucket=local.outputs["templateBucketName"], Prefix="templates/welcome/"
+    )
+    assert {o["Key"].rsplit("/", 1)[-1] for o in objects["Contents"]} >= {
+        "metadata.json",
+        "template.html",
+    }
+    assert "sesmailengine-sending-sender-role" in local.deployment.skipped

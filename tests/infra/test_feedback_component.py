@@ -59,7 +59,7 @@ def test_feedback_function_is_subscribed_with_a_dead_letter_queue(dev):
     assert subscription["topic"] == arn(dev, TOPIC, "ses-events")
     assert subscription["endpoint"] == function.outputs["arn"]
     assert subscription["redrivePolicy"] == f'{{"deadLetterTargetArn": "{dlq_arn}"}}'
-    permission = dev.one("aws:lambda/permission:Permission").inputs
+    permission = dev.one("aws:lambda/permission:Permission", "feedback").inputs
     assert permission["principal"] == "sns.amazonaws.com"
     assert permission["sourceArn"] == arn(dev, TOPIC, "ses-events")
     retries = dev.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").inputs

@@ -1,0 +1,383 @@
+"""The feedback processor's loop: from SNS records of SES events to tracking, suppression and
+``Email Status Changed`` events.
+
+For each record:
+
+1. parse the SES notification (pydantic, once, at the edge); an unreadable one fails;
+2. find the email: by the ``emailId`` message tag with a strongly consistent ``GetItem``, else
+   through the ``ses-message-id-index``. Not found while the email is younger than
+   :data:`~handlers.core.feedback.LOOKUP_GRACE`: the record fails, to be retried (the sender may
+   not have written the message id yet, and the index is eventually consistent). Older: an
+   email we never sent, logged and counted (``UnknownEmail``);
+3. apply it with one conditional write: the status it moves to (computed from the item as read,
+   and required to be unchanged), the event's timestamps, the event's key added to
+   ``feedbackIds`` (required absent: a replay changes nothing), the status event added to the
+   item's ``pendingEvents`` outbox, and for a soft bounce the recipients' streak increments, in
+   the same transaction. A concurrent change re-reads the item and computes again;
+4. finish, idempotently (a replay does it again): suppress hard-bounced and complaining
+   recipients and soft-bounce streaks at the threshold, end the streaks of delivered
+   recipients, publish the outbox entry and remove it.
+
+Every record is processed; if any failed, the invocation raises at the end, so Lambda retries
+it and then the DLQ keeps the event. Reprocessing the records that succeeded is safe: step 3
+happens once per event key, step 4 is idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
+
+from .aws import clients
+from .aws.events import StatusEventPublisher
+from .aws.suppression import SuppressionList
+from .aws.tracking import (
+    ConditionFailed,
+    FeedbackUpdate,
+    FeedbackWritten,
+    StreakIncrement,
+    TrackingTable,
+    WriteError,
+)
+from .core.errors import TransientError
+from .core.events import iso
+from .core.feedback import (
+    COUNTERS,
+    STREAK_TTL,
+    TIMESTAMP_ATTRIBUTES,
+    Feedback,
+    FeedbackSettings,
+    Ignored,
+    Kind,
+    MalformedFeedback,
+    NotYetVisible,
+    SnsEvent,
+    SnsMessage,
+    entries_up_to,
+    immediate_suppressions,
+    is_recent,
+    next_status,
+    outbox_detail,
+    outbox_entries_for,
+    outbox_entry,
+    parse_notification,
+    status_attributes,
+    status_changed,
+    streak_entry,
+    streak_key,
+    streak_length,
+    streak_reached,
+)
+from .core.models import describe
+from .core.statuses import SuppressionReason
+
+logger = Logger(
+    service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "feedback-processor", child=True
+)
+
+APPLY_ROUNDS = 4
+"""Attempts at the tracking write when the item keeps changing under it."""
+
+METRIC_OF: dict[Kind, str] = {
+    Kind.DELIVERY: "Delivered",
+    Kind.HARD_BOUNCE: "Bounced",
+    Kind.SOFT_BOUNCE: "SoftBounced",
+    Kind.COMPLAINT: "Complained",
+    Kind.REJECT: "Rejected",
+    Kind.RENDERING_FAILURE: "RenderingFailed",
+    Kind.DELIVERY_DELAY: "DeliveryDelayed",
+    Kind.OPEN: "Opened",
+    Kind.CLICK: "Clicked",
+}
+ALWAYS_REPORTED = (
+    "Delivered",
+    "Bounced",
+    "SoftBounced",
+    "Complained",
+    "Rejected",
+    "Suppressed",
+    "UnknownEmail",
+    "DeliveryDelayed",
+)
+"""Emitted by every invocation, zero included (a dashboard graphs them); the others only when
+they happened: ``RenderingFailed``, ``Opened``, ``Clicked``, ``FeedbackFailed``,
+``StatusEventFailures``."""
+
+
+class FeedbackFailed(Exception):
+    """Some records could not be processed; raised after all were tried, so Lambda retries the
+    event and then sends it to the DLQ."""
+
+
+class Adapters:
+    """Everything the processor talks to, built from the settings once per container."""
+
+    def __init__(self, settings: FeedbackSettings):
+        self.tracking = TrackingTable(settings.tracking_table)
+        self.suppression = SuppressionList(settings.suppression_table)
+        self.events = StatusEventPublisher(settings.event_bus_name, settings.status_event_source)
+
+
+_adapters: dict[FeedbackSettings, Adapters] = {}
+
+
+def adapters_for(settings: FeedbackSettings) -> Adapters:
+    found = _adapters.get(settings)
+    if found is None:
+        found = _adapters[settings] = Adapters(settings)
+    return found
+
+
+def reset(session: Any = None) -> None:
+    """Forget cached adapters and boto3 clients (for tests); new clients come from ``session``."""
+    _adapters.clear()
+    clients.reset(session)
+
+
+def process_event(event: dict[str, Any], context: Any, metrics: Any) -> dict[str, int]:
+    """Handle one SNS invocation; raises FeedbackFailed if any record failed."""
+    settings = FeedbackSettings.from_env(os.environ)
+    try:
+        records = SnsEvent.model_validate(event).Records
+    except ValidationError as error:
+        raise FeedbackFailed(f"not an SNS event: {describe(error)}") from None
+    run = FeedbackRun(settings, adapters_for(settings))
+    for record in records:
+        run.process(record.Sns)
+    run.report(metrics)
+    if run.failed:
+        raise FeedbackFailed(
+            f"{run.failed} of {len(records)} records failed: {'; '.join(run.errors)}"
+        )
+    return {"records": len(records)}
+
+
+class FeedbackRun:
+    """One invocation's records."""
+
+    def __init__(
+        self,
+        settings: FeedbackSettings,
+        adapters: Adapters,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.settings = settings
+        self.adapters = adapters
+        self.clock = clock
+        self.counts: Counter[str] = Counter()
+        self.failed = 0
+        self.errors: list[str] = []
+
+    def process(self, message: SnsMessage) -> None:
+        """Process one record; never raises (failures are counted and reported at the end)."""
+        try:
+            feedback = parse_notification(message)
+        except MalformedFeedback as error:
+            self._failed(error, {"snsMessageId": message.MessageId})
+            return
+        if isinstance(feedback, Ignored):
+            logger.info(
+                "notification ignored",
+                extra={"snsMessageId": message.MessageId, "eventType": feedback.event_type},
+            )
+            return
+        keys = _log_keys(feedback, message)
+        try:
+            self._handle(feedback, keys)
+        except NotYetVisible as error:
+            self._failed(error, keys, expected=True)
+        except Exception as error:
+            self._failed(error, keys)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _handle(self, feedback: Feedback, keys: dict[str, Any]) -> None:
+        item = self._locate(feedback)
+        if item is None:
+            self.counts["UnknownEmail"] += 1
+            logger.info("feedback for an email this engine did not send", extra=keys)
+            self._suppress(feedback, email_id=None, keys=keys)
+            return
+        email_id = str(item["emailId"])
+        keys["emailId"] = email_id
+        applied, pending = self._apply(feedback, item, keys)
+        self._suppress(feedback, email_id, keys)
+        if feedback.kind is Kind.SOFT_BOUNCE:
+            self._check_streaks(feedback, email_id, keys)
+        elif feedback.kind is Kind.DELIVERY:
+            self._end_streaks(feedback)
+        self._publish(email_id, pending, keys)
+        if applied:
+            self.counts[METRIC_OF[feedback.kind]] += 1
+
+    def _locate(self, feedback: Feedback) -> dict[str, Any] | None:
+        tracking = self.adapters.tracking
+        if feedback.email_id:
+            # The sender writes the item before it sends: a strongly consistent miss is final.
+            return tracking.get(feedback.email_id)
+        item = tracking.find_by_message_id(feedback.ses_message_id)
+        if item is None and is_recent(feedback, self.clock()):
+            raise NotYetVisible("the email is not found yet; the event will be retried")
+        return item
+
+    def _apply(
+        self, feedback: Feedback, item: dict[str, Any], keys: dict[str, Any]
+    ) -> tuple[bool, list[str]]:
+        """Write the event once. Returns whether this call applied it, and the outbox entries
+        it has to publish (its own, or those a failed earlier attempt left behind)."""
+        email_id = str(item["emailId"])
+        for _ in range(APPLY_ROUNDS):
+            if feedback.key in (item.get("feedbackIds") or ()):
+                logger.info("feedback already applied (a replay)", extra=keys)
+                return False, outbox_entries_for(item, feedback.key)
+            update = self._update_for(item, feedback)
+            result = self.adapters.tracking.apply_feedback(update)
+            if isinstance(result, FeedbackWritten):
+                logger.info(
+                    "feedback applied",
+                    extra=keys
+                    | {
+                        "status": (update.status or item.get("status")),
+                        "previousStatus": item.get("status"),
+                        "notConsecutive": len(result.refused) or None,
+                    },
+                )
+                return True, [update.pending_event] if update.pending_event else []
+            if isinstance(result, ConditionFailed):
+                item = result.item or self.adapters.tracking.get(email_id) or {}
+                if not item:
+                    raise TransientError("the tracking item disappeared")
+                continue
+            assert isinstance(result, WriteError)
+            raise result.error
+        raise TransientError("the tracking item kept changing; the event will be retried")
+
+    def _update_for(self, item: dict[str, Any], feedback: Feedback) -> FeedbackUpdate:
+        current = item.get("status")
+        status = next_status(current, feedback.status)
+        pending = None
+        attributes = dict(feedback.attributes)
+        if status is not None:
+            pending = outbox_entry(feedback.key, status_changed(item, feedback, status))
+            attributes |= status_attributes(feedback)
+        streak: tuple[StreakIncrement, ...] = ()
+        if feedback.kind is Kind.SOFT_BOUNCE:
+            expires = int((self.clock() + STREAK_TTL).timestamp())
+            entry = streak_entry(feedback)
+            streak = tuple(
+                StreakIncrement(streak_key(address), entry, feedback.timestamp, expires)
+                for address in feedback.recipients
+            )
+        return FeedbackUpdate(
+            email_id=str(item["emailId"]),
+            key=feedback.key,
+            expected_status=current,
+            ses_message_id=feedback.ses_message_id,
+            status=status,
+            changed_at=feedback.timestamp if status is not None else None,
+            first_seen={TIMESTAMP_ATTRIBUTES[feedback.kind]: feedback.timestamp},
+            attributes=attributes,
+            counters={COUNTERS[feedback.kind]: 1} if feedback.kind in COUNTERS else {},
+            pending_event=pending,
+            streak=streak,
+        )
+
+    def _suppress(self, feedback: Feedback, email_id: str | None, keys: dict[str, Any]) -> None:
+        for address, reason in immediate_suppressions(feedback):
+            self._suppress_one(address, reason, email_id, keys)
+
+    def _suppress_one(
+        self,
+        address: str,
+        reason: SuppressionReason,
+        email_id: str | None,
+        keys: dict[str, Any],
+    ) -> None:
+        if self.adapters.suppression.suppress(address, reason, iso(self.clock()), email_id):
+            self.counts["Suppressed"] += 1
+            logger.info("recipient suppressed", extra=keys | {"reason": reason.value})
+            logger.debug("suppressed address", extra={"emailId": email_id, "address": address})
+
+    def _check_streaks(self, feedback: Feedback, email_id: str, keys: dict[str, Any]) -> None:
+        threshold = self.settings.soft_bounce_threshold
+        for address in feedback.recipients:
+            streak = self.adapters.tracking.get(streak_key(address)) or {}
+            length = streak_length(streak.get("softBounces") or (), streak.get("lastDeliveryAt"))
+            if streak_reached(length, threshold):
+                self._suppress_one(address, SuppressionReason.SOFT_BOUNCE, email_id, keys)
+
+    def _end_streaks(self, feedback: Feedback) -> None:
+        """A delivery ends the recipient's streak: soft bounces up to it no longer count. The
+        delivery is recorded even without a streak yet, so an older soft bounce that arrives
+        later is refused (the outcome does not depend on arrival order)."""
+        tracking = self.adapters.tracking
+        expires = int((self.clock() + STREAK_TTL).timestamp())
+        for address in feedback.recipients:
+            key = streak_key(address)
+            result = tracking.end_streak(key, feedback.timestamp, expires)
+            if isinstance(result, WriteError):
+                raise result.error
+            if isinstance(result, ConditionFailed):
+                continue  # a later delivery is recorded already
+            ended = entries_up_to(result.get("softBounces") or (), feedback.timestamp)
+            if ended:
+                tracking.forget_soft_bounces(key, ended)
+
+    def _publish(self, email_id: str, entries: list[str], keys: dict[str, Any]) -> None:
+        """Put the outbox entries on the bus, then remove them from the item. A failed put
+        fails the record (the entry stays, the retry publishes it)."""
+        if not entries:
+            return
+        failed = self.adapters.events.publish([outbox_detail(entry) for entry in entries])
+        if failed:
+            self.counts["StatusEventFailures"] += len(failed)
+            raise TransientError(f"PutEvents failed: {'; '.join(failed.values())}")
+        result = self.adapters.tracking.clear_pending(email_id, entries)
+        if isinstance(result, WriteError):
+            # The event is out; the entry left behind is published again only if this very
+            # SNS message is replayed.
+            logger.warning(
+                "status event published but not removed from the outbox",
+                extra=keys | {"error": str(result.error)},
+            )
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    def _failed(self, error: Exception, keys: dict[str, Any], expected: bool = False) -> None:
+        self.failed += 1
+        reason = f"{type(error).__name__}: {error}"
+        self.errors.append(reason)
+        if expected or isinstance(error, TransientError):
+            logger.warning(
+                "record failed; the event will be retried", extra=keys | {"reason": reason}
+            )
+        else:
+            logger.error(
+                "record failed; the event will be retried, then kept in the DLQ",
+                extra=keys | {"reason": reason},
+                exc_info=error,
+            )
+
+    def report(self, metrics: Any) -> None:
+        self.counts["FeedbackFailed"] += self.failed
+        for name in ALWAYS_REPORTED:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=self.counts[name])
+        for name, value in sorted(self.counts.items()):
+            if name not in ALWAYS_REPORTED and value:
+                metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def _log_keys(feedback: Feedback, message: SnsMessage) -> dict[str, Any]:
+    return {
+        "emailId": feedback.email_id,
+        "sesMessageId": feedback.ses_message_id,
+        "snsMessageId": message.MessageId,
+        "eventType": feedback.kind.value,
+    }

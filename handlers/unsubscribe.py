@@ -1,0 +1,85 @@
+"""Unsubscribe endpoint Lambda (function URL): one-click (RFC 8058) and confirmation page.
+
+Wired as ``handlers.unsubscribe.handler``. ``GET``/``HEAD`` with a valid token show a
+confirmation page and change nothing; ``POST`` with a valid token writes an ``unsubscribe``
+suppression (which blocks marketing templates only). Forged or altered tokens get 403,
+expired ones 410, missing or damaged ones 400, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .aws.parameters import SigningKey
+from .aws.unsubscribes import UnsubscribeWriter
+from .core.errors import ConfigurationError
+from .core.unsubscribe_pages import (
+    METHOD_NOT_ALLOWED,
+    FunctionUrlRequest,
+    confirmation_page,
+    done_page,
+    rejected_page,
+)
+from .core.unsubscribe_tokens import TokenRejected, verify
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "unsubscribe")
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SESMailEngine")
+
+_adapters: dict[tuple[str, str], tuple[SigningKey, UnsubscribeWriter]] = {}
+
+
+def _adapters_for(env: dict[str, str] | os._Environ) -> tuple[SigningKey, UnsubscribeWriter]:
+    table, parameter = env.get("SUPPRESSION_TABLE"), env.get("UNSUBSCRIBE_KEY_PARAMETER")
+    if not table or not parameter:
+        raise ConfigurationError("SUPPRESSION_TABLE and UNSUBSCRIBE_KEY_PARAMETER must be set")
+    found = _adapters.get((table, parameter))
+    if found is None:
+        found = _adapters[(table, parameter)] = (SigningKey(parameter), UnsubscribeWriter(table))
+    return found
+
+
+def reset() -> None:
+    """Forget cached adapters (tests)."""
+    _adapters.clear()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict, context: object) -> dict:
+    request = FunctionUrlRequest.model_validate(event)
+    brand = os.environ.get("BRAND_NAME", "")
+    head_only = request.method == "HEAD"
+    if request.method not in ("GET", "HEAD", "POST"):
+        return METHOD_NOT_ALLOWED.response(brand)
+    signing_key, writer = _adapters_for(os.environ)
+    now = datetime.now(UTC)
+    try:
+        wanted = verify(signing_key.get(), request.token, now)
+    except TokenRejected as rejected:
+        logger.info("unsubscribe refused", extra={"status": rejected.status, "why": str(rejected)})
+        metrics.add_metric(name="UnsubscribesRefused", unit=MetricUnit.Count, value=1)
+        return rejected_page(rejected.status, str(rejected)).response(brand, head_only)
+    if request.method in ("GET", "HEAD"):
+        return confirmation_page(wanted.address, wanted.topic, request.token or "").response(
+            brand, head_only
+        )
+    one_click = "List-Unsubscribe=One-Click" in request.text_body()
+    written = writer.unsubscribe(
+        wanted.address, wanted.topic, "one-click" if one_click else "confirmation-page", now
+    )
+    logger.info(
+        "unsubscribed" if written else "already suppressed",
+        extra={
+            # A hash, not the address: enough to correlate, nothing to harvest from logs.
+            "addressHash": hashlib.sha256(wanted.address.encode()).hexdigest()[:16],
+            "topic": wanted.topic,
+            "oneClick": one_click,
+        },
+    )
+    metrics.add_metric(name="Unsubscribes", unit=MetricUnit.Count, value=1 if written else 0)
+    return done_page(wanted.address, wanted.topic).response(brand)
