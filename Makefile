@@ -1,9 +1,10 @@
+# make demo: install into .venv and run the whole pipeline locally (sesmail demo).
 # make test: install into .venv and run lint + the whole test suite (what CI runs).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install lint test bench preview
+.PHONY: install lint test bench preview demo
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,11 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/bench_sender.py
+	$(BIN)/python bench/bench_artifact.py
 
 STACK ?= dev
 preview: install
 	$(BIN)/python -m components.resource_graph $(STACK)
+
+demo: install
+	$(BIN)/sesmail demo --report .sesmail/demo-report.html

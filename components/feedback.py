@@ -196,7 +196,8 @@ def _processor_statements(args: FeedbackArgs) -> list[pulumi.Input[dict[str, obj
         {
             "Sid": "MaintainSuppressionList",
             "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            # One conditional update creates or strengthens a suppression.
+            "Action": "dynamodb:UpdateItem",
             "Resource": args.suppression_table_arn,
         },
         {

@@ -33,6 +33,7 @@ def test_wheel_carries_every_component_handler_and_starter_template(wheel):
         "components": "sesmailengine",
         "handlers": "sesmailengine/handlers",
         "templates": "sesmailengine/templates",
+        "sesmail": "sesmail",
     }
     for folder, package in sources.items():
         files = [
@@ -70,6 +71,8 @@ import json
 from sesmailengine import EmailEngine, EngineSettings
 from sesmailengine.artifact import package_root
 import sesmailengine.handlers.email_sender as sender
+from sesmail.client import EmailClient
+from sesmail.engine import engine_module
 root = package_root()
 print(json.dumps({
     "engine": EmailEngine.__module__,
@@ -78,6 +81,7 @@ print(json.dumps({
     "welcome": (root / "templates" / "welcome" / "metadata.json").is_file(),
     "requirements": (root / "handlers" / "requirements.txt").is_file(),
     "settings": EngineSettings(default_sender_email="a@example.com").batch_size,
+    "models": engine_module("handlers.core.models").__name__,
 }))
 """
     result = subprocess.run(
@@ -93,3 +97,5 @@ print(json.dumps({
     assert found["welcome"] is True
     assert found["requirements"] is True
     assert found["settings"] == 10
+    # The command's code finds the handlers under their installed name.
+    assert found["models"] == "sesmailengine.handlers.core.models"

@@ -98,6 +98,7 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
         tracking.outputs["arn"] + "/index/*",
     ]
     assert statements["MaintainSuppressionList"]["Resource"] == suppression.outputs["arn"]
+    assert statements["MaintainSuppressionList"]["Action"] == "dynamodb:UpdateItem"
     assert statements["PublishStatusEvents"]["Resource"] == arn(
         dev, "aws:cloudwatch/eventBus:EventBus", "bus"
     )
