@@ -185,35 +185,11 @@ class Monitoring(pulumi.ComponentResource):
 
 def _alarms(args: MonitoringArgs) -> list[_Alarm]:
     settings = args.settings
-    hour, five_minutes = 3600, 300
+    five_minutes = 300
     alarms = [
-        # SES publishes reputation rates only when it has computed them: a gap says nothing
-        # about the account, so it must neither clear nor raise the alarm ("ignore").
-        _Alarm(
-            key="bounce-rate",
-            description=f"SES bounce rate at or above {settings.bounce_rate_alarm_percent}% "
-            f"for 2 hours (AWS reviews accounts at 5% and may pause them at 10%)",
-            namespace="AWS/SES",
-            metric="Reputation.BounceRate",
-            statistic="Maximum",
-            period=hour,
-            evaluation_periods=2,
-            comparison="GreaterThanOrEqualToThreshold",
-            threshold=settings.bounce_rate_alarm_percent / 100,
-            treat_missing_data="ignore",
-        ),
-        _Alarm(
-            key="complaint-rate",
-            description=f"SES complaint rate at or above {settings.complaint_rate_alarm_percent}"
-            f"% for 2 hours (AWS reviews accounts at 0.1% and may pause them at 0.5%)",
-            namespace="AWS/SES",
-            metric="Reputation.ComplaintRate",
-            statistic="Maximum",
-            period=hour,
-            evaluation_periods=2,
-            comparison="GreaterThanOrEqualToThreshold",
-            threshold=settings.complaint_rate_alarm_percent / 100,
-            treat_missing_data="ignore",
+        _reputation_alarm("bounce", "BounceRate", settings.bounce_rate_alarm_percent, "5%", "10%"),
+        _reputation_alarm(
+            "complaint", "ComplaintRate", settings.complaint_rate_alarm_percent, "0.1%", "0.5%"
         ),
         # SQS stops publishing only for a queue that is empty and idle, so a missing point
         # is an empty queue: healthy ("notBreaching"). A queue holding messages always reports.
@@ -267,6 +243,26 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
             )
         )
     return alarms
+
+
+def _reputation_alarm(
+    kind: str, metric: str, percent: float, aws_review: str, aws_pause: str
+) -> _Alarm:
+    return _Alarm(
+        key=f"{kind}-rate",
+        description=f"SES {kind} rate at or above {percent}% for 2 hours (AWS reviews "
+        f"accounts at {aws_review} and may pause them at {aws_pause})",
+        namespace="AWS/SES",
+        metric=f"Reputation.{metric}",
+        statistic="Maximum",
+        period=3600,
+        evaluation_periods=2,
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=percent / 100,
+        # SES publishes reputation rates only when it has computed them: a gap says nothing
+        # about the account, so it must neither clear nor raise the alarm.
+        treat_missing_data="ignore",
+    )
 
 
 def _dashboard(
