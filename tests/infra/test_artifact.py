@@ -110,17 +110,27 @@ def foreign_binaries(layer_python: Path, *, machine: int, cpython: str) -> list[
     for wheel in layer_python.glob("*.dist-info/WHEEL"):
         for line in wheel.read_text().splitlines():
             if line.startswith("Tag:"):
-                interpreter, _abi, platform_tag = line.removeprefix("Tag:").strip().split("-")
-                native_ok = interpreter == cpython and platform_tag.endswith(_arch_name(machine))
+                interpreter, abi, platform_tag = line.removeprefix("Tag:").strip().split("-")
+                python_ok = interpreter == cpython or (
+                    # A stable-ABI wheel built for CPython 3.N runs on every later 3.x.
+                    abi == "abi3" and _minor(interpreter) <= _minor(cpython)
+                )
+                native_ok = python_ok and platform_tag.endswith(_arch_name(machine))
                 if platform_tag != "any" and not native_ok:
                     problems.append(f"{wheel.parent.name}: {line}")
     for library in (p for p in layer_python.rglob("*") if p.suffix == ".so" or ".so." in p.name):
         header = library.read_bytes()[:20]
         if header[:4] != ELF_MAGIC or int.from_bytes(header[18:20], "little") != machine:
             problems.append(f"{library.name}: not an ELF for machine {machine:#x}")
-        if f".{cpython.replace('cp', 'cpython-')}-" not in library.name:
+        stable_abi = library.name.endswith(".abi3.so")
+        if f".{cpython.replace('cp', 'cpython-')}-" not in library.name and not stable_abi:
             problems.append(f"{library.name}: not built for {cpython}")
     return problems
+
+
+def _minor(interpreter: str) -> int:
+    """`cp312` → 12; anything that is not CPython 3 sorts after every real version."""
+    return int(interpreter[3:]) if interpreter.startswith("cp3") else 10_000
 
 
 def _arch_name(machine: int) -> str:
