@@ -12,6 +12,8 @@ from ..local.demo import run_demo, write_report
 from ..local.session import local_session
 from . import Context, console, main
 
+UNTHROTTLED = {"maxSendRate": "0"}
+
 stack_option = click.option(
     "--stack", "stack", default="dev", show_default=True, help="Stack config to run."
 )
@@ -69,7 +71,8 @@ def demo(ctx: Context, stack: str, project: Path, report: Path | None) -> None:
     pipeline; show where each email ended and the suppression list. Exits 1 if anything
     ended in a dead-letter queue."""
     with (
-        local_session(stack=stack, project_dir=project) as session,
+        # The emulator has no sending quota; the stack's maxSendRate would only slow the demo.
+        local_session(stack=stack, project_dir=project, config_overrides=UNTHROTTLED) as session,
         console.status("Sending through the local pipeline..."),
     ):
         result = run_demo(session, project / "templates")

@@ -34,6 +34,7 @@ SKIPPED_TYPES = {
     "aws:lambda/permission:Permission": "IAM is not enforced locally",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": "read by the runtime",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "no metrics locally",
+    "aws:lambda/functionUrl:FunctionUrl": "no public endpoint locally",
     "aws:cloudwatch/dashboard:Dashboard": "no metrics locally",
     "aws:cloudwatch/eventBusPolicy:EventBusPolicy": "one local account",
     "aws:sqs/queuePolicy:QueuePolicy": "IAM is not enforced locally",
@@ -123,6 +124,7 @@ class _Builder:
             ("aws:cloudwatch/eventRule:EventRule", self._event_rule),
             ("aws:cloudwatch/eventTarget:EventTarget", self._event_target),
             ("aws:sns/topic:Topic", self._topic),
+            ("aws:ssm/parameter:Parameter", self._parameter),
             ("aws:sesv2/configurationSet:ConfigurationSet", self._configuration_set),
             ("aws:sesv2/emailIdentity:EmailIdentity", self._email_identity),
             (
@@ -294,6 +296,15 @@ class _Builder:
         self.client("sns").create_topic(Name=resource.outputs["name"])
         self._created(resource)
 
+    def _parameter(self, resource: DeclaredResource) -> None:
+        self.client("ssm").put_parameter(
+            Name=resource.inputs["name"],
+            Value=_text(_unsecret(resource.inputs["value"])),
+            Type=resource.inputs.get("type", "String"),
+            Overwrite=True,
+        )
+        self._created(resource)
+
     # -- SES ----------------------------------------------------------------------------------
 
     def _configuration_set(self, resource: DeclaredResource) -> None:
@@ -449,6 +460,16 @@ def _placeholder_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "sesmail local mode runs the real handlers in-process")
     return buffer.getvalue()
+
+
+# How Pulumi marks a secret value in recorded inputs.
+_SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+
+
+def _unsecret(value: Any) -> Any:
+    if isinstance(value, dict) and _SECRET_SIGNATURE in value:
+        return value["value"]
+    return value
 
 
 def _text(value: Any) -> str:

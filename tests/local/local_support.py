@@ -55,7 +55,11 @@ def local(tmp_path_factory) -> Iterator[LocalSession]:
     workdir = tmp_path_factory.mktemp("local")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(workdir)
-        with local_session(project_dir=PROJECT_DIR, state_dir=workdir / ".sesmail") as session:
+        with local_session(
+            project_dir=PROJECT_DIR,
+            state_dir=workdir / ".sesmail",
+            config_overrides={"maxSendRate": "0"},  # the dev stack paces 1/s, as the sandbox
+        ) as session:
             yield session
 
 
