@@ -330,6 +330,27 @@ def _dashboard(
                 period=300,
             ),
             widget(
+                "Failed emails by reason",
+                [
+                    [
+                        {
+                            "expression": f"SEARCH('{{{METRICS_NAMESPACE},reason,service}} "
+                            "MetricName=\"EmailsFailedByReason\"', 'Sum', 300)",
+                            "id": "failed",
+                        }
+                    ]
+                ],
+                stacked=True,
+            ),
+            widget(
+                "Render time and SES latency (p95, ms)",
+                [
+                    [METRICS_NAMESPACE, "RenderTime", "service", "email-sender", {"stat": "p95"}],
+                    [".", "SesLatency", ".", ".", {"stat": "p95"}],
+                ],
+                period=300,
+            ),
+            widget(
                 "EmailQueue depth and age",
                 [
                     ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue],

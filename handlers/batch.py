@@ -24,12 +24,13 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from .aws import clients
 from .aws.events import StatusEventPublisher
@@ -46,13 +47,15 @@ from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untr
 from .core.ratelimit import TokenBucket
 from .core.rendering import RenderFailed, render
 from .core.settings import SenderSettings
-from .core.statuses import Category, Outcome, Status, blocks
+from .core.statuses import Category, Outcome, Status, blocks, failure_kind
 from .core.unsubscribe_tokens import list_unsubscribe_headers, sign, unsubscribe_link
 
 if TYPE_CHECKING:
     from .core.compiling import CompiledTemplate
 
-logger = Logger(child=True)
+# The entry point's logger, whatever the environment held when this module was imported
+# (a child named after an unset service would log nowhere).
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "email-sender", child=True)
 
 MAX_SEND_THREADS = 10
 DEADLINE_MARGIN_MS = 5_000
@@ -168,6 +171,7 @@ class BatchRun:
         self.items = [Item(record) for record in records]
         self.events: list[StatusChangedDetail] = []
         self.render_ms: list[float] = []
+        self.ses_ms: list[float] = []
         self.tracking_write_failures = 0
         self.event_failures = 0
 
@@ -369,10 +373,13 @@ class BatchRun:
         self.adapters.rate.acquire()
         if self.remaining_ms is not None and self.remaining_ms() < DEADLINE_MARGIN_MS:
             return TransientError("not enough time left before the Lambda timeout")
+        started = time.perf_counter()
         try:
             return self.adapters.ses.send(item.email)
         except Exception as error:
             return error
+        finally:
+            self.ses_ms.append((time.perf_counter() - started) * 1000)
 
     def _finish(self) -> None:
         items = [item for item in self.items if item.claimed]
@@ -531,8 +538,19 @@ class BatchRun:
             ("StatusEventFailures", self.event_failures),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        for value in self.render_ms[:100]:
-            metrics.add_metric(name="RenderTime", unit=MetricUnit.Milliseconds, value=value)
+        for name, values in (("RenderTime", self.render_ms), ("SesLatency", self.ses_ms)):
+            for value in values[:100]:  # EMF takes at most 100 values per metric
+                metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+        failed_kinds = Counter(
+            failure_kind(item.reason) for item in self.items if item.outcome is Outcome.FAILED
+        )
+        for kind, count in failed_kinds.items():
+            # Its own EMF document: `reason` is a dimension of this metric only.
+            with single_metric(
+                name="EmailsFailedByReason", unit=MetricUnit.Count, value=count
+            ) as metric:
+                metric.add_dimension(name="service", value=logger.service)
+                metric.add_dimension(name="reason", value=kind)
         logger.info(
             "batch done",
             extra={

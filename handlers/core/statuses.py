@@ -82,3 +82,11 @@ SUPPRESSION_PRECEDENCE: tuple[SuppressionReason, ...] = (
 def replaceable_by(reason: SuppressionReason) -> tuple[SuppressionReason, ...]:
     """The existing reasons a new suppression with ``reason`` overwrites."""
     return SUPPRESSION_PRECEDENCE[: SUPPRESSION_PRECEDENCE.index(reason)]
+
+
+def failure_kind(reason: str | None) -> str:
+    """A short, bounded label for why an email failed, for a metric dimension:
+    `missing variable: orderId` → `missing_variable`."""
+    head = (reason or "").split(":", 1)[0].strip().lower()
+    kind = "".join(c if c.isalnum() else "_" for c in head).strip("_")
+    return kind[:40] or "unknown"

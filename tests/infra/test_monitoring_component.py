@@ -137,6 +137,7 @@ def test_dashboard_is_valid_json_naming_the_real_resources(dev):
         assert name_of(dev, FUNCTION, function) in text
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert "Bounce rate" in titles and "Complaint rate" in titles
+    assert "EmailsFailedByReason" in text and "SesLatency" in text
     bounce = next(w for w in body["widgets"] if w["properties"]["title"] == "Bounce rate")
     lines = {a["label"]: a["value"] for a in bounce["properties"]["annotations"]["horizontal"]}
     assert lines == {"our alarm": 0.03, "AWS review": 0.05, "AWS pause": 0.10}
