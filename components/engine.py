@@ -10,8 +10,8 @@ from .feedback import Feedback, FeedbackArgs
 from .function import LambdaCode
 from .ingestion import Ingestion, IngestionArgs
 from .monitoring import Monitoring, MonitoringArgs
-from .naming import component_type
-from .sending import METRICS_NAMESPACE, Sending, SendingArgs
+from .naming import Named, SharedState, component_type
+from .sending import Sending, SendingArgs
 from .settings import EngineSettings
 from .storage import Storage, StorageArgs
 from .unsubscribe import Unsubscribe, UnsubscribeArgs
@@ -72,15 +72,18 @@ class EmailEngine(pulumi.ComponentResource):
             opts=child,
         )
         code = self._lambda_code(name, settings)
+        state = SharedState(
+            tracking_table=Named(storage.tracking_table_name, storage.tracking_table_arn),
+            suppression_table=Named(storage.suppression_table_name, storage.suppression_table_arn),
+            bus=Named(ingestion.bus_name, ingestion.bus_arn),
+        )
         unsubscribe = Unsubscribe(
             f"{name}-unsubscribe",
             UnsubscribeArgs(
                 settings=settings,
                 code=code,
                 key_parameter_name=f"/{default_name}/unsubscribe-signing-key",
-                suppression_table_name=storage.suppression_table_name,
-                suppression_table_arn=storage.suppression_table_arn,
-                metrics_namespace=METRICS_NAMESPACE,
+                suppression_table=state.suppression_table,
             ),
             opts=child,
         )
@@ -91,14 +94,8 @@ class EmailEngine(pulumi.ComponentResource):
                 code=code,
                 configuration_set_name=settings.configuration_set_name or default_name,
                 queue_arn=ingestion.queue_arn,
-                bus_name=ingestion.bus_name,
-                bus_arn=ingestion.bus_arn,
-                tracking_table_name=storage.tracking_table_name,
-                tracking_table_arn=storage.tracking_table_arn,
-                suppression_table_name=storage.suppression_table_name,
-                suppression_table_arn=storage.suppression_table_arn,
-                template_bucket_name=storage.template_bucket_name,
-                template_bucket_arn=storage.template_bucket_arn,
+                state=state,
+                template_bucket=Named(storage.template_bucket_name, storage.template_bucket_arn),
                 unsubscribe_url=unsubscribe.endpoint_url,
                 unsubscribe_key_parameter_name=unsubscribe.key_parameter_name,
                 unsubscribe_key_parameter_arn=unsubscribe.key_parameter_arn,
@@ -112,12 +109,7 @@ class EmailEngine(pulumi.ComponentResource):
                 code=code,
                 configuration_set_name=sending.configuration_set_name,
                 configuration_set_arn=sending.configuration_set_arn,
-                bus_name=ingestion.bus_name,
-                bus_arn=ingestion.bus_arn,
-                tracking_table_name=storage.tracking_table_name,
-                tracking_table_arn=storage.tracking_table_arn,
-                suppression_table_name=storage.suppression_table_name,
-                suppression_table_arn=storage.suppression_table_arn,
+                state=state,
             ),
             opts=child,
         )

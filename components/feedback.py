@@ -9,13 +9,12 @@ import pulumi
 import pulumi_aws as aws
 
 from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
-from .naming import component_type
+from .naming import METRICS_NAMESPACE, SharedState, component_type
 from .policies import policy_document
 from .queues import allow_only_source_to_send, durable_queue
 from .settings import EngineSettings
 
 FEEDBACK_HANDLER = "handlers.feedback_processor.handler"
-METRICS_NAMESPACE = "SESMailEngine"
 
 # What SES publishes to the topic. SEND is left out: the sender records sends itself.
 FEEDBACK_EVENT_TYPES = (
@@ -37,12 +36,8 @@ class FeedbackArgs:
     """Function archive and dependency layer."""
     configuration_set_name: pulumi.Input[str]
     configuration_set_arn: pulumi.Input[str]
-    bus_name: pulumi.Input[str]
-    bus_arn: pulumi.Input[str]
-    tracking_table_name: pulumi.Input[str]
-    tracking_table_arn: pulumi.Input[str]
-    suppression_table_name: pulumi.Input[str]
-    suppression_table_arn: pulumi.Input[str]
+    state: SharedState
+    """The tables and the bus."""
 
 
 class Feedback(pulumi.ComponentResource):
@@ -108,9 +103,9 @@ class Feedback(pulumi.ComponentResource):
                 log_retention_days=settings.log_retention_days,
                 log_level=settings.log_level,
                 environment={
-                    "TRACKING_TABLE": args.tracking_table_name,
-                    "SUPPRESSION_TABLE": args.suppression_table_name,
-                    "EVENT_BUS_NAME": args.bus_name,
+                    "TRACKING_TABLE": args.state.tracking_table.name,
+                    "SUPPRESSION_TABLE": args.state.suppression_table.name,
+                    "EVENT_BUS_NAME": args.state.bus.name,
                     "STATUS_EVENT_SOURCE": settings.status_event_source,
                     "SOFT_BOUNCE_THRESHOLD": str(settings.soft_bounce_threshold),
                     "POWERTOOLS_SERVICE_NAME": "feedback-processor",
@@ -189,8 +184,8 @@ def _processor_statements(args: FeedbackArgs) -> list[pulumi.Input[dict[str, obj
             "Effect": "Allow",
             "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
             "Resource": [
-                args.tracking_table_arn,
-                pulumi.Output.concat(args.tracking_table_arn, "/index/*"),
+                args.state.tracking_table.arn,
+                pulumi.Output.concat(args.state.tracking_table.arn, "/index/*"),
             ],
         },
         {
@@ -198,12 +193,12 @@ def _processor_statements(args: FeedbackArgs) -> list[pulumi.Input[dict[str, obj
             "Effect": "Allow",
             # One conditional update creates or strengthens a suppression.
             "Action": "dynamodb:UpdateItem",
-            "Resource": args.suppression_table_arn,
+            "Resource": args.state.suppression_table.arn,
         },
         {
             "Sid": "PublishStatusEvents",
             "Effect": "Allow",
             "Action": "events:PutEvents",
-            "Resource": args.bus_arn,
+            "Resource": args.state.bus.arn,
         },
     ]

@@ -11,11 +11,10 @@ import pulumi
 import pulumi_aws as aws
 
 from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
-from .naming import component_type
+from .naming import METRICS_NAMESPACE, component_type
 from .settings import EngineSettings
 
 BRAKE_HANDLER = "handlers.sending_brake.handler"
-METRICS_NAMESPACE = "SESMailEngine"
 # AWS's own limits, drawn on the dashboard next to ours.
 AWS_BOUNCE_REVIEW, AWS_BOUNCE_PAUSE = 0.05, 0.10
 AWS_COMPLAINT_REVIEW, AWS_COMPLAINT_PAUSE = 0.001, 0.005

@@ -9,11 +9,10 @@ import pulumi
 import pulumi_aws as aws
 
 from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
-from .naming import component_type
+from .naming import METRICS_NAMESPACE, Named, SharedState, component_type
 from .settings import EngineSettings
 
 SENDER_HANDLER = "handlers.email_sender.handler"
-METRICS_NAMESPACE = "SESMailEngine"
 DNS_TTL_SECONDS = 1800
 EASY_DKIM_TOKENS = 3
 """SES Easy DKIM always gives three tokens, so three CNAME records."""
@@ -29,14 +28,9 @@ class SendingArgs:
     """Name of the SES configuration set every email is sent under."""
     queue_arn: pulumi.Input[str]
     """EmailQueue, which feeds the sender."""
-    bus_name: pulumi.Input[str]
-    bus_arn: pulumi.Input[str]
-    tracking_table_name: pulumi.Input[str]
-    tracking_table_arn: pulumi.Input[str]
-    suppression_table_name: pulumi.Input[str]
-    suppression_table_arn: pulumi.Input[str]
-    template_bucket_name: pulumi.Input[str]
-    template_bucket_arn: pulumi.Input[str]
+    state: SharedState
+    """The tables and the bus."""
+    template_bucket: Named
     unsubscribe_url: pulumi.Input[str] | None = None
     """The one-click unsubscribe endpoint; without it marketing templates cannot be sent."""
     unsubscribe_key_parameter_name: pulumi.Input[str] | None = None
@@ -198,12 +192,12 @@ class Sending(pulumi.ComponentResource):
     ) -> dict[str, pulumi.Input[str]]:
         settings = args.settings
         environment: dict[str, pulumi.Input[str]] = {
-            "TRACKING_TABLE": args.tracking_table_name,
-            "SUPPRESSION_TABLE": args.suppression_table_name,
-            "TEMPLATE_BUCKET": args.template_bucket_name,
+            "TRACKING_TABLE": args.state.tracking_table.name,
+            "SUPPRESSION_TABLE": args.state.suppression_table.name,
+            "TEMPLATE_BUCKET": args.template_bucket.name,
             "DEFAULT_SENDER_EMAIL": settings.default_sender_email,
             "CONFIGURATION_SET": configuration_set.configuration_set_name,
-            "EVENT_BUS_NAME": args.bus_name,
+            "EVENT_BUS_NAME": args.state.bus.name,
             "TEMPLATE_CACHE_TTL_SECONDS": str(settings.template_cache_seconds),
             "TRACKING_TTL_DAYS": str(settings.tracking_ttl_days),
             "STATUS_EVENT_SOURCE": settings.status_event_source,
@@ -282,19 +276,19 @@ class Sending(pulumi.ComponentResource):
                     "dynamodb:UpdateItem",
                     "dynamodb:ConditionCheckItem",
                 ],
-                "Resource": args.tracking_table_arn,
+                "Resource": args.state.tracking_table.arn,
             },
             {
                 "Sid": "ReadSuppressionList",
                 "Effect": "Allow",
                 "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
-                "Resource": args.suppression_table_arn,
+                "Resource": args.state.suppression_table.arn,
             },
             {
                 "Sid": "ReadTemplates",
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
-                "Resource": pulumi.Output.concat(args.template_bucket_arn, "/templates/*"),
+                "Resource": pulumi.Output.concat(args.template_bucket.arn, "/templates/*"),
             },
             {
                 # Without list permission S3 answers a missing template with 403, which
@@ -302,7 +296,7 @@ class Sending(pulumi.ComponentResource):
                 "Sid": "TellMissingTemplatesApart",
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
-                "Resource": args.template_bucket_arn,
+                "Resource": args.template_bucket.arn,
                 "Condition": {"StringLike": {"s3:prefix": "templates/*"}},
             },
             {
@@ -320,6 +314,6 @@ class Sending(pulumi.ComponentResource):
                 "Sid": "PublishStatusEvents",
                 "Effect": "Allow",
                 "Action": "events:PutEvents",
-                "Resource": args.bus_arn,
+                "Resource": args.state.bus.arn,
             },
         ]

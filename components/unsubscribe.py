@@ -10,7 +10,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
-from .naming import component_type
+from .naming import METRICS_NAMESPACE, Named, component_type
 from .settings import EngineSettings
 
 UNSUBSCRIBE_HANDLER = "handlers.unsubscribe.handler"
@@ -27,10 +27,7 @@ class UnsubscribeArgs:
     """Function archive and dependency layer."""
     key_parameter_name: str
     """SSM parameter name of the signing key, e.g. `/sesmailengine-dev/unsubscribe-signing-key`."""
-    suppression_table_name: pulumi.Input[str]
-    suppression_table_arn: pulumi.Input[str]
-    metrics_namespace: str
-    """CloudWatch namespace of the endpoint's metrics."""
+    suppression_table: Named
 
 
 class Unsubscribe(pulumi.ComponentResource):
@@ -102,11 +99,11 @@ class Unsubscribe(pulumi.ComponentResource):
                 log_retention_days=settings.log_retention_days,
                 log_level=settings.log_level,
                 environment={
-                    "SUPPRESSION_TABLE": args.suppression_table_name,
+                    "SUPPRESSION_TABLE": args.suppression_table.name,
                     "UNSUBSCRIBE_KEY_PARAMETER": parameter.name,
                     "BRAND_NAME": settings.brand_display_name,
                     "POWERTOOLS_SERVICE_NAME": "unsubscribe",
-                    "POWERTOOLS_METRICS_NAMESPACE": args.metrics_namespace,
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 },
                 policy_statements=[
                     {
@@ -114,7 +111,7 @@ class Unsubscribe(pulumi.ComponentResource):
                         "Sid": "WriteUnsubscribeSuppressions",
                         "Effect": "Allow",
                         "Action": "dynamodb:PutItem",
-                        "Resource": args.suppression_table_arn,
+                        "Resource": args.suppression_table.arn,
                     },
                     {
                         "Sid": "ReadSigningKey",
