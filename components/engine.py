@@ -129,6 +129,7 @@ class EmailEngine(pulumi.ComponentResource):
                 function_names={
                     "email-sender": sending.sender_function_name,
                     "feedback-processor": feedback.feedback_function_name,
+                    "unsubscribe-endpoint": unsubscribe.function_name,
                 },
                 sender_event_source_mapping_uuid=sending.event_source_mapping_uuid,
                 sender_event_source_mapping_arn=sending.event_source_mapping_arn,

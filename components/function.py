@@ -50,6 +50,8 @@ class LambdaFunctionArgs:
     """IAM statements the function needs beyond writing its own logs."""
     dead_letter_queue_arn: pulumi.Input[str] | None = None
     """Where an asynchronous invocation goes after Lambda's own retries fail."""
+    reserved_concurrency: int | None = None
+    """Caps concurrent executions (and reserves them), e.g. for a public endpoint."""
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -116,6 +118,7 @@ class LambdaFunction(pulumi.ComponentResource):
             layers=[args.code.layer_arn],
             role=role.arn,
             memory_size=args.memory_mb,
+            reserved_concurrent_executions=args.reserved_concurrency,
             timeout=args.timeout_seconds,
             environment={"variables": dict(args.environment)},
             dead_letter_config=(

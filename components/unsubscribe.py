@@ -16,6 +16,7 @@ from .settings import EngineSettings
 UNSUBSCRIBE_HANDLER = "handlers.unsubscribe.handler"
 SIGNING_KEY_LENGTH = 64
 ENDPOINT_MEMORY_MB = 256
+ENDPOINT_RESERVED_CONCURRENCY = 10
 ENDPOINT_TIMEOUT_SECONDS = 10
 
 
@@ -96,6 +97,9 @@ class Unsubscribe(pulumi.ComponentResource):
                 description="sesmailengine: one-click unsubscribe (RFC 8058) endpoint",
                 memory_mb=ENDPOINT_MEMORY_MB,
                 timeout_seconds=ENDPOINT_TIMEOUT_SECONDS,
+                # Anyone on the internet can call it: a flood must not take the account's
+                # whole Lambda concurrency (or its bill) with it.
+                reserved_concurrency=ENDPOINT_RESERVED_CONCURRENCY,
                 log_retention_days=settings.log_retention_days,
                 log_level=settings.log_level,
                 environment={

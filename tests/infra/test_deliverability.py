@@ -52,6 +52,9 @@ def test_the_signing_key_is_generated_by_pulumi_and_stored_as_a_secure_string(de
 def test_the_endpoint_is_a_public_function_url_guarded_by_the_token(dev):
     function = dev.one(FUNCTION, "unsubscribe-endpoint")
     assert function.inputs["handler"] == "handlers.unsubscribe.handler"
+    # A public endpoint cannot take the account's whole concurrency.
+    assert function.inputs["reservedConcurrentExecutions"] == 10
+    assert "reservedConcurrentExecutions" not in dev.one(FUNCTION, "sender").inputs
     url = dev.one(FUNCTION_URL, "unsubscribe")
     assert url.inputs["authorizationType"] == "NONE"
     assert url.inputs["functionName"] == function.outputs["name"]

@@ -32,6 +32,7 @@ def test_exactly_the_documented_alarms_exist(dev):
         "complaint-rate",
         "email-sender-errors",
         "feedback-processor-errors",
+        "unsubscribe-endpoint-errors",
         "rule-dlq-messages",
         "email-dlq-messages",
         "feedback-dlq-messages",
