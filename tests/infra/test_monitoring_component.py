@@ -62,6 +62,14 @@ def test_reputation_alarms_fire_at_the_threshold_for_two_hours(dev, alarm, metri
     assert spec["okActions"] == [alarm_topic(dev)]
 
 
+def test_the_prod_stack_sets_its_own_thresholds(prod):
+    specs = alarms(prod)
+    assert specs["bounce-rate"]["threshold"] == pytest.approx(0.02)
+    assert specs["complaint-rate"]["threshold"] == pytest.approx(0.0003)
+    assert specs["email-queue-age"]["threshold"] == 600
+    assert specs["email-sender-errors"]["threshold"] == 50
+
+
 def test_thresholds_come_from_stack_config(run_stack):
     tuned = alarms(
         run_stack(
