@@ -21,6 +21,7 @@ no usable id) is reported too, so it reaches the DLQ after ``maxReceiveCount`` r
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import uuid
@@ -79,21 +80,16 @@ class Adapters:
         )
 
 
-_adapters: dict[SenderSettings, Adapters] = {}
-
-
+@functools.cache
 def adapters_for(settings: SenderSettings) -> Adapters:
-    """Adapters live as long as the container (template cache, rate bucket, clients)."""
-    found = _adapters.get(settings)
-    if found is None:
-        found = _adapters[settings] = Adapters(settings)
-    return found
+    """Adapters live as long as the container (caches, rate bucket, clients)."""
+    return Adapters(settings)
 
 
 def reset(session: Any = None) -> None:
     """Forget cached adapters, compiled templates and boto3 clients (for tests); new clients
     come from ``session`` when given."""
-    _adapters.clear()
+    adapters_for.cache_clear()
     clients.reset(session)
 
 

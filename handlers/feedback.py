@@ -25,6 +25,7 @@ happens once per event key, step 4 is idempotent.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -125,19 +126,15 @@ class Adapters:
         self.events = StatusEventPublisher(settings.event_bus_name, settings.status_event_source)
 
 
-_adapters: dict[FeedbackSettings, Adapters] = {}
-
-
+@functools.cache
 def adapters_for(settings: FeedbackSettings) -> Adapters:
-    found = _adapters.get(settings)
-    if found is None:
-        found = _adapters[settings] = Adapters(settings)
-    return found
+    """Adapters live as long as the container (caches, rate bucket, clients)."""
+    return Adapters(settings)
 
 
 def reset(session: Any = None) -> None:
     """Forget cached adapters and boto3 clients (for tests); new clients come from ``session``."""
-    _adapters.clear()
+    adapters_for.cache_clear()
     clients.reset(session)
 
 

@@ -8,6 +8,7 @@ expired ones 410, missing or damaged ones 400, and nothing is written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from datetime import UTC, datetime
@@ -30,22 +31,23 @@ from .core.unsubscribe_tokens import TokenRejected, verify
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "unsubscribe")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SESMailEngine")
 
-_adapters: dict[tuple[str, str], tuple[SigningKey, UnsubscribeWriter]] = {}
-
 
 def _adapters_for(env: dict[str, str] | os._Environ) -> tuple[SigningKey, UnsubscribeWriter]:
     table, parameter = env.get("SUPPRESSION_TABLE"), env.get("UNSUBSCRIBE_KEY_PARAMETER")
     if not table or not parameter:
         raise ConfigurationError("SUPPRESSION_TABLE and UNSUBSCRIBE_KEY_PARAMETER must be set")
-    found = _adapters.get((table, parameter))
-    if found is None:
-        found = _adapters[(table, parameter)] = (SigningKey(parameter), UnsubscribeWriter(table))
-    return found
+    return _adapters(table, parameter)
+
+
+@functools.cache
+def _adapters(table: str, parameter: str) -> tuple[SigningKey, UnsubscribeWriter]:
+    """Built once per container: the signing key's cache lives as long as the container."""
+    return SigningKey(parameter), UnsubscribeWriter(table)
 
 
 def reset() -> None:
     """Forget cached adapters (tests)."""
-    _adapters.clear()
+    _adapters.cache_clear()
 
 
 @metrics.log_metrics

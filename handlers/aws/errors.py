@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.errors import Throttled, TransientError
@@ -57,3 +60,17 @@ def translate(error: Exception) -> Exception:
         # Connection failures and timeouts, after botocore's own retries.
         return TransientError(f"{type(error).__name__}: {error}")
     return error
+
+
+def condition_met(write: Callable[[], Any]) -> bool:
+    """Run one conditional DynamoDB write: True if it was written, False if its condition
+    failed; any other error is raised as its domain exception (see `translate`)."""
+    try:
+        write()
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise translate(error) from error
+    except BotoCoreError as error:
+        raise translate(error) from error
+    return True

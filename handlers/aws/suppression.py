@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.statuses import SuppressionReason, replaceable_by
 from . import clients
-from .errors import error_code, translate
+from .errors import condition_met, translate
 
 MAX_KEYS = 100
 UNPROCESSED_ROUNDS = 3
@@ -99,8 +99,8 @@ class SuppressionList:
         condition = "attribute_not_exists(email)"
         if weaker:
             condition += f" OR #reason IN ({', '.join(f':w{i}' for i in range(len(weaker)))})"
-        try:
-            self._client().update_item(
+        return condition_met(
+            lambda: self._client().update_item(
                 TableName=self.table_name,
                 Key={"email": {"S": address.lower()}},
                 UpdateExpression=f"SET {', '.join(sets)}",
@@ -108,10 +108,4 @@ class SuppressionList:
                 ExpressionAttributeNames={"#reason": "reason"},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise translate(error) from error
-        except BotoCoreError as error:
-            raise translate(error) from error
-        return True
+        )

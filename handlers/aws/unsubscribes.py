@@ -6,11 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..core.statuses import SuppressionReason
 from . import clients
-from .errors import error_code, translate
+from .errors import condition_met
 
 
 class UnsubscribeWriter:
@@ -33,17 +31,11 @@ class UnsubscribeWriter:
             "topic": {"S": topic},
             "source": {"S": source},
         }
-        try:
-            self._client().put_item(
+        return condition_met(
+            lambda: self._client().put_item(
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression="attribute_not_exists(#email)",
                 ExpressionAttributeNames={"#email": "email"},
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise translate(error) from error
-        except BotoCoreError as error:
-            raise translate(error) from error
-        return True
+        )
