@@ -1,0 +1,83 @@
+"""`sesmail local` in its own process, used from another one as a team would."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+from click.testing import CliRunner
+
+from sesmail.cli import main
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_another_process_sends_through_a_running_local_mode(tmp_path, monkeypatch) -> None:
+    # GIVEN `sesmail local` running in its own process
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from sesmail.cli import main; main()",
+            "local",
+            "--project",
+            str(PROJECT_DIR),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        state_file = tmp_path / ".sesmail" / "local.json"
+        deadline = time.monotonic() + 60
+        while not state_file.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert state_file.exists(), process.stdout.read() if process.poll() is not None else ""
+        state = json.loads(state_file.read_text())
+        # WHEN a plain AWS SDK client puts an Email Request on the printed endpoint
+        events = boto3.client(
+            "events",
+            endpoint_url=state["endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        detail = {
+            "to": "success@simulator.amazonses.com",
+            "templateName": "welcome",
+            "templateData": {"firstName": "Ada"},
+            "emailId": "from-another-process",
+        }
+        events.put_events(
+            Entries=[
+                {
+                    "EventBusName": state["outputs"]["eventBusName"],
+                    "Source": "sdk",
+                    "DetailType": "Email Request",
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
+        # THEN `sesmail --local status` in this process sees it delivered
+        monkeypatch.chdir(tmp_path)
+        status = None
+        while time.monotonic() < deadline and status != "delivered":
+            result = CliRunner().invoke(
+                main, ["--local", "--json", "status", "from-another-process"]
+            )
+            status = json.loads(result.output).get("status") if result.exit_code == 0 else None
+            time.sleep(0.2)
+        assert status == "delivered"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    # AND it stops cleanly on Ctrl-C, removing its state file
+    assert process.returncode == 0, output
+    assert "running locally" in output
+    assert not (tmp_path / ".sesmail" / "local.json").exists()
