@@ -194,7 +194,6 @@ class EngineSettings(BaseModel):
         lt=0.1,
         description="Complaint-rate alarm threshold in percent (AWS reviews accounts at 0.1%).",
     )
-
     lambda_errors_alarm_threshold: int = Field(
         50,
         ge=1,
