@@ -27,7 +27,7 @@ bench: install
 
 STACK ?= dev
 preview: install
-	$(BIN)/python -m components.resource_graph $(STACK)
+	$(BIN)/python -m sesmailengine.testing $(STACK)
 
 demo: install
 	$(BIN)/sesmail demo --report .sesmail/demo-report.html

@@ -1,9 +1,8 @@
 """The sesmailengine stack: stack config → EngineSettings → EmailEngine → stack outputs."""
 
 import pulumi
-
-from components import EmailEngine, EngineSettings, SettingsError
-from components.settings import stack_config
+from sesmailengine import EmailEngine, EngineSettings, SettingsError
+from sesmailengine.settings import stack_config
 
 try:
     settings = EngineSettings.from_config(stack_config())

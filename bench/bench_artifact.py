@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.artifact import build_lambda_artifacts
+from sesmailengine.artifact import build_lambda_artifacts
 
 
 def main(architectures: list[str]) -> None:

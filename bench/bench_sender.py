@@ -134,12 +134,12 @@ def sqs_batch(size: int) -> dict[str, Any]:
 
 def naive(event: dict[str, Any]) -> None:
     """The same flow, one message at a time: 4 sequential requests per email."""
-    from handlers.aws import clients
-    from handlers.batch import adapters_for
-    from handlers.core.compose import compose
-    from handlers.core.models import parse_body
-    from handlers.core.rendering import render
-    from handlers.core.settings import SenderSettings
+    from sesmailengine.handlers.aws import clients
+    from sesmailengine.handlers.batch import adapters_for
+    from sesmailengine.handlers.core.compose import compose
+    from sesmailengine.handlers.core.models import parse_body
+    from sesmailengine.handlers.core.rendering import render
+    from sesmailengine.handlers.core.settings import SenderSettings
 
     settings = SenderSettings.from_env(os.environ)
     adapters = adapters_for(settings)
@@ -196,10 +196,9 @@ def measure(run: Any, instrument: Instrument, session: Any) -> tuple[float, floa
 def batch_figures() -> dict[str, float]:
     import boto3
     from moto import mock_aws
-
-    from handlers import batch
-    from handlers.aws import clients
-    from handlers.email_sender import handler
+    from sesmailengine.handlers import batch
+    from sesmailengine.handlers.aws import clients
+    from sesmailengine.handlers.email_sender import handler
 
     with mock_aws():
         session = boto3.session.Session()
@@ -247,7 +246,7 @@ def import_figures() -> dict[str, float]:
     import_time("import boto3, jinja2")  # warm the file-system cache
     for _ in range(IMPORT_RUNS):
         baseline.append(import_time("import boto3, jinja2"))
-        handler.append(import_time("import handlers.email_sender"))
+        handler.append(import_time("import sesmailengine.handlers.email_sender"))
     return {"baseline": statistics.median(baseline), "handler": statistics.median(handler)}
 
 
@@ -272,7 +271,7 @@ def main() -> None:
         f"{figures['naive_bare'] * 1000:>12.0f}   (same batches, no injected latency)"
     )
     print(
-        f"cold import: handlers.email_sender {imports['handler'] * 1000:.0f} ms, "
+        f"cold import: sesmailengine.handlers.email_sender {imports['handler'] * 1000:.0f} ms, "
         f"boto3+jinja2 {imports['baseline'] * 1000:.0f} ms, ratio {import_ratio:.2f}, goal < 1.6"
     )
     met = figures["ours_requests"] <= 1.5 and ratio < 0.25 and import_ratio < 1.6

@@ -26,8 +26,11 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 # Lambda's architecture names and the pip platform whose wheels run there. manylinux2014
@@ -57,6 +60,10 @@ _PIP_INSTALL_FILES = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
 
 _PIP_STDERR_LINES = 15
 
+HANDLERS_PACKAGE = "sesmailengine.handlers"
+"""Zipped as ``handlers/`` at the archive root: Lambda imports it under that name."""
+TEMPLATES_PACKAGE = "sesmailengine.templates"
+
 
 @dataclass(frozen=True)
 class LambdaArtifacts:
@@ -76,19 +83,34 @@ class ArtifactBuildError(RuntimeError):
     """pip could not install the locked dependencies for the requested platform."""
 
 
-def package_root() -> Path:
-    """The directory that contains ``handlers/`` and ``templates/``.
+_PREBUILT: ContextVar[LambdaArtifacts | None] = ContextVar("prebuilt_artifacts", default=None)
 
-    This module lives in a different place in the two layouts it runs from: in the source tree
-    it is ``<repo>/components/artifact.py`` with ``handlers/`` beside ``components/``; in the
-    installed wheel, ``components/`` *is* the ``sesmailengine`` package and ``handlers/`` and
-    ``templates/`` are inside it (see ``[tool.setuptools.package-dir]`` in pyproject.toml).
-    """
-    here = Path(__file__).resolve().parent
-    for candidate in (here, here.parent):
-        if (candidate / "handlers").is_dir():
-            return candidate
-    raise FileNotFoundError(f"no handlers/ directory in {here} or {here.parent}")
+
+def package_folder(package: str) -> Path:
+    """The folder of one of the engine's packages (``sesmailengine.handlers``,
+    ``sesmailengine.templates``), installed from the wheel or editable from the source tree.
+
+    The wheel is not zip-safe: its packages are always plain folders, so the resource is a
+    path (``importlib.resources.as_file`` cannot take a folder before Python 3.12)."""
+    return Path(str(resources.files(package)))
+
+
+@contextmanager
+def prebuilt_artifacts(artifacts: LambdaArtifacts) -> Iterator[None]:
+    """Within this block, every ``EmailEngine`` built without explicit ``lambda_artifacts``
+    uses ``artifacts`` instead of building the layer with pip: the seam for running a whole
+    program (``__main__.py``) under mocks or in local mode. See ``sesmailengine.testing``."""
+    token = _PREBUILT.set(artifacts)
+    try:
+        yield
+    finally:
+        _PREBUILT.reset(token)
+
+
+def deployable_artifacts(architecture: str, python_version: str) -> LambdaArtifacts:
+    """The artifacts an engine deploys: the prebuilt ones of an enclosing
+    ``prebuilt_artifacts`` block, else the real build (cached)."""
+    return _PREBUILT.get() or build_lambda_artifacts(architecture, python_version)
 
 
 def default_cache_dir() -> Path:
@@ -124,7 +146,7 @@ def build_lambda_artifacts(
             f"{', '.join(PYTHON_VERSIONS)}"
         )
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    handlers = package_root() / "handlers"
+    handlers = package_folder(HANDLERS_PACKAGE)
     layer_zip = _cached_layer(handlers / "requirements.txt", architecture, python_version, cache)
     code_zip = _cached_code(handlers, cache)
     return LambdaArtifacts(

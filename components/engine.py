@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from .artifact import build_lambda_artifacts, package_root
+from .artifact import TEMPLATES_PACKAGE, LambdaArtifacts, deployable_artifacts, package_folder
 from .feedback import Feedback, FeedbackArgs
 from .function import LambdaCode
 from .ingestion import Ingestion, IngestionArgs
@@ -43,8 +43,16 @@ class EmailEngine(pulumi.ComponentResource):
     mail_from_domain: pulumi.Output[str | None]
 
     def __init__(
-        self, name: str, settings: EngineSettings, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        settings: EngineSettings,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        lambda_artifacts: LambdaArtifacts | None = None,
     ) -> None:
+        """`lambda_artifacts`: prebuilt function and layer zips; without them the engine builds
+        them (pip, for the functions' architecture: see the README's "The Lambda artifact"),
+        unless a `sesmailengine.testing.prebuilt_artifacts` block provides them."""
         super().__init__(component_type("EmailEngine"), name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
         default_name = f"{name}-{pulumi.get_stack()}"
@@ -54,7 +62,7 @@ class EmailEngine(pulumi.ComponentResource):
             StorageArgs(
                 protect_data=settings.protect_data,
                 starter_templates_dir=(
-                    package_root() / "templates" if settings.upload_starter_templates else None
+                    package_folder(TEMPLATES_PACKAGE) if settings.upload_starter_templates else None
                 ),
             ),
             opts=child,
@@ -71,7 +79,7 @@ class EmailEngine(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        code = self._lambda_code(name, settings)
+        code = self._lambda_code(name, settings, lambda_artifacts)
         state = SharedState(
             tracking_table=Named(storage.tracking_table_name, storage.tracking_table_arn),
             suppression_table=Named(storage.suppression_table_name, storage.suppression_table_arn),
@@ -184,9 +192,11 @@ class EmailEngine(pulumi.ComponentResource):
             "mailFromDomain": self.mail_from_domain,
         }
 
-    def _lambda_code(self, name: str, settings: EngineSettings) -> LambdaCode:
+    def _lambda_code(
+        self, name: str, settings: EngineSettings, prebuilt: LambdaArtifacts | None
+    ) -> LambdaCode:
         python_version = settings.lambda_runtime.removeprefix("python")
-        artifacts = build_lambda_artifacts(settings.lambda_architecture, python_version)
+        artifacts = prebuilt or deployable_artifacts(settings.lambda_architecture, python_version)
         layer = aws.lambda_.LayerVersion(
             f"{name}-dependencies",
             layer_name=f"{name}-{pulumi.get_stack()}-dependencies",

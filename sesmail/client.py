@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import engine_module
+from sesmailengine.handlers.core.models import EmailRequest, describe
 
 DETAIL_TYPE = "Email Request"
 MAX_ENTRIES_PER_CALL = 10  # PutEvents' limit
@@ -98,7 +98,6 @@ class EmailClient:
         self.source = source
         self._max_attempts = max_attempts
         self._base_delay = base_delay_seconds
-        self._models = engine_module("handlers.core.models")
 
     def send(
         self, to: str, template: str, data: Mapping[str, Any] | None = None, **options: Any
@@ -124,9 +123,9 @@ class EmailClient:
         email_id = email.email_id or str(uuid.uuid4())
         detail = email.detail(email_id)
         try:
-            self._models.EmailRequest.model_validate(detail)
+            EmailRequest.model_validate(detail)
         except Exception as error:  # pydantic's ValidationError, from either install layout
-            described = self._models.describe(error) if hasattr(error, "errors") else str(error)
+            described = describe(error) if hasattr(error, "errors") else str(error)
             raise InvalidEmailRequest(f"email {email_id} to {email.to!r}: {described}") from error
         entry = {
             "Source": self.source,

@@ -1,9 +1,10 @@
 """Template tooling: validate, preview, push (with a diff), history and rollback.
 
 The functions here are what `sesmail templates ...` runs; they take folders, names and an S3
-client, and print nothing. Rendering uses the sender's own code (`handlers.core`): the same
-Jinja2 sandbox, the same shared-file loader (reading `_layouts/` and `_partials/` from the
-local folder instead of S3), the same CSS inlining, so a preview is what a recipient gets.
+client, and print nothing. Rendering uses the sender's own code
+(`sesmailengine.handlers.core`): the same Jinja2 sandbox, the same shared-file loader (reading
+`_layouts/` and `_partials/` from the local folder instead of S3), the same CSS inlining, so a
+preview is what a recipient gets.
 
 A template folder is `templates/<name>/` with `template.html`, `template.txt` (optional) and
 `metadata.json`; top-level folders whose name starts with `_` hold shared files and are not
@@ -28,26 +29,20 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.meta import find_referenced_templates
 from pydantic import ConfigDict, Field, ValidationError
+from sesmailengine.handlers.core.brand import Brand, engine_variables
+from sesmailengine.handlers.core.compiling import (
+    ENGINE_VARIABLES,
+    SHARED_FOLDER_PREFIX,
+    SharedFileLoader,
+    TemplateEnvironments,
+    TemplateMetadata,
+    compile_template,
+)
+from sesmailengine.handlers.core.errors import TemplateInvalid
+from sesmailengine.handlers.core.rendering import RenderedTemplate, RenderFailed, render
+from sesmailengine.handlers.core.statuses import Category
 
-from .engine import engine_module
-
-# The sender's own modules, from the source tree or the installed wheel.
-_brand = engine_module("handlers.core.brand")
-_compiling = engine_module("handlers.core.compiling")
-_rendering = engine_module("handlers.core.rendering")
-Brand = _brand.Brand
-engine_variables = _brand.engine_variables
-ENGINE_VARIABLES: frozenset[str] = _compiling.ENGINE_VARIABLES
-SHARED_FOLDER_PREFIX: str = _compiling.SHARED_FOLDER_PREFIX
-SharedFileLoader = _compiling.SharedFileLoader
-TemplateEnvironments = _compiling.TemplateEnvironments
-TemplateMetadata = _compiling.TemplateMetadata
-compile_template = _compiling.compile_template
-TemplateInvalid = engine_module("handlers.core.errors").TemplateInvalid
-RenderedTemplate = _rendering.RenderedTemplate
-RenderFailed = _rendering.RenderFailed
-render = _rendering.render
-MARKETING = engine_module("handlers.core.statuses").Category.MARKETING
+MARKETING = Category.MARKETING
 
 BUCKET_PREFIX = "templates/"
 TEMPLATE_FILES = ("template.html", "template.txt", "metadata.json")

@@ -69,19 +69,18 @@ def test_installed_wheel_imports_the_engine_and_finds_its_lambda_code(wheel, tmp
     probe = """
 import json
 from sesmailengine import EmailEngine, EngineSettings
-from sesmailengine.artifact import package_root
+from sesmailengine.artifact import HANDLERS_PACKAGE, TEMPLATES_PACKAGE, package_folder
 import sesmailengine.handlers.email_sender as sender
 from sesmail.client import EmailClient
-from sesmail.engine import engine_module
-root = package_root()
+handlers, templates = package_folder(HANDLERS_PACKAGE), package_folder(TEMPLATES_PACKAGE)
 print(json.dumps({
     "engine": EmailEngine.__module__,
-    "root": str(root),
+    "root": str(handlers.parent),
     "sender": sender.__file__,
-    "welcome": (root / "templates" / "welcome" / "metadata.json").is_file(),
-    "requirements": (root / "handlers" / "requirements.txt").is_file(),
+    "welcome": (templates / "welcome" / "metadata.json").is_file(),
+    "requirements": (handlers / "requirements.txt").is_file(),
     "settings": EngineSettings(default_sender_email="a@example.com").batch_size,
-    "models": engine_module("handlers.core.models").__name__,
+    "models": EmailClient.__init__.__globals__["EmailRequest"].__module__,
 }))
 """
     result = subprocess.run(

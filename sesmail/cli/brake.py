@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from sesmailengine.handlers.aws.sending_switch import SendingSwitch
 
-from ..engine import engine_module
 from . import Context, aws_errors, main
 
 COLUMNS = ("braked", "sesSendingEnabled", "senderTriggerState")
@@ -19,8 +19,7 @@ def brake() -> None:
 
 def _switch(ctx: Context) -> Any:
     target = ctx.target()
-    switch = engine_module("handlers.aws.sending_switch").SendingSwitch
-    return switch(
+    return SendingSwitch(
         target.name("configurationSetName"),
         target.name("senderEventSourceMappingUuid"),
         ses=target.client("sesv2"),

@@ -1,6 +1,6 @@
 """Create, in the emulator, exactly the resources the Pulumi program declares.
 
-The input is the resource graph `components.resource_graph.run_program` records: there is no
+The input is the resource graph `sesmailengine.testing.run_program` records: there is no
 second description of the infrastructure. Each supported AWS type has one small function
 that turns its recorded inputs into the emulator's API calls; types that change nothing a
 handler can observe locally (IAM, log groups, alarms, dashboards) are listed as skipped.
@@ -21,10 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..engine import engine_module
-
-ResourceGraph = Any  # components.resource_graph.ResourceGraph (imported lazily, either layout)
-DeclaredResource = Any
+from sesmailengine.testing import DeclaredResource, ResourceGraph
 
 SKIPPED_TYPES = {
     "aws:iam/role:Role": "IAM is not enforced locally",
@@ -478,9 +475,3 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def run_program_graph(program: Any, stack: str, config: dict[str, str]) -> ResourceGraph:
-    """The program's resource graph (either install layout)."""
-    resource_graph = engine_module("components.resource_graph")
-    return resource_graph.run_program(program, stack=stack, config=config)

@@ -24,11 +24,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine import handler_function
 from . import ses_extensions
 from .outbox import Outbox
 from .provision import LocalDeployment, LocalFunction, QueueTrigger, TopicTrigger
 from .ses_events import ses_events_for
+
+
+def _handler(module: str) -> Callable[[dict, Any], Any]:
+    """The entry point a Lambda handler string names. Lambda imports the archive's `handlers`
+    package; here it is `sesmailengine.handlers`. Imported on first invocation, inside the
+    function's environment, as Lambda does (the module-level Logger and Metrics read it)."""
+    from sesmailengine.handlers import (
+        email_sender,
+        feedback_processor,
+        sending_brake,
+        unsubscribe,
+    )
+
+    entry_points = {
+        "handlers.email_sender.handler": email_sender.handler,
+        "handlers.feedback_processor.handler": feedback_processor.handler,
+        "handlers.sending_brake.handler": sending_brake.handler,
+        "handlers.unsubscribe.handler": unsubscribe.handler,
+    }
+    return entry_points[module]
+
 
 RETRY_VISIBILITY_SECONDS = 0
 """How soon a failed record comes back locally (the deployed queue waits its visibility
@@ -95,7 +115,7 @@ class LocalRuntime:
         """One synchronous invocation with the function's environment."""
         environment = {**self._aws_environment, **function.environment}
         with _environment(environment), self._captured_output():
-            handler = handler_function(function.handler)
+            handler = _handler(function.handler)
             self._route_handler_logs()
             return handler(event, LocalContext(function))
 

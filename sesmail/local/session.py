@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine import engine_module
+from sesmailengine.handlers import batch
+from sesmailengine.testing import placeholder_artifacts, run_program, stack_config_file
+
 from .emulator import REGION, Emulator, running_emulator
 from .outbox import Outbox
 from .provision import LocalDeployment, provision
@@ -56,16 +58,14 @@ def local_session(
         raise FileNotFoundError(
             f"no Pulumi program at {program}: run local mode from the project folder"
         )
-    resource_graph = engine_module("components.resource_graph")
-    artifact = engine_module("components.artifact")
-    config = resource_graph.stack_config_file(project_dir, stack)
+    config = stack_config_file(project_dir, stack)
     config.update({f"sesmailengine:{k}": v for k, v in (config_overrides or {}).items()})
-    graph = resource_graph.run_program(
+    graph = run_program(
         program,
         stack=stack,
         config=config,
         # Nothing is deployed locally: no need to build (and download) the Lambda layer.
-        lambda_artifacts=artifact.placeholder_artifacts(Path(tempfile.mkdtemp())),
+        lambda_artifacts=placeholder_artifacts(Path(tempfile.mkdtemp())),
     )
     state_dir.mkdir(parents=True, exist_ok=True)
     with running_emulator(port=port) as emulator:
@@ -96,4 +96,4 @@ def local_session(
 def _forget_handler_state() -> None:
     """Handlers keep clients and caches for the life of a container; a new local session is a
     new container (its emulator has a new endpoint)."""
-    engine_module("handlers.batch").reset()
+    batch.reset()

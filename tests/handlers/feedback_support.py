@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from sender_support import SUPPRESSION, TRACKING, Aws, FakeContext
-
-from handlers.core.tags import encode_email_id
+from sesmailengine.handlers.core.tags import encode_email_id
 
 EVENTS = Path(__file__).parent / "events"
 TO = "ada@example.org"
@@ -143,8 +142,8 @@ def process(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "feedback-processor")
     monkeypatch.delenv("SOFT_BOUNCE_THRESHOLD", raising=False)
     monkeypatch.delenv("STATUS_EVENT_SOURCE", raising=False)
-    from handlers import feedback
-    from handlers.feedback_processor import handler
+    from sesmailengine.handlers import feedback
+    from sesmailengine.handlers.feedback_processor import handler
 
     feedback.reset(aws.session)
     _reobserve(aws)
@@ -158,7 +157,7 @@ def process(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
 
 def _reobserve(aws: Aws) -> None:
     """Count the calls the processor makes (its clients are new after the reset)."""
-    from handlers.aws import clients
+    from sesmailengine.handlers.aws import clients
 
     def count(model: Any, **_: Any) -> None:
         aws.calls.append(model.name)

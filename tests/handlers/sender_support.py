@@ -238,8 +238,8 @@ def _attribute(value: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    from handlers import batch
-    from handlers.aws import clients
+    from sesmailengine.handlers import batch
+    from sesmailengine.handlers.aws import clients
 
     with mock_aws():
         session = _shared_session()
@@ -320,7 +320,7 @@ def error_response(status: int, code: str, message: str = "") -> tuple[Any, dict
 
 @pytest.fixture
 def invoke(aws: Aws) -> Callable[..., dict[str, Any]]:
-    from handlers.email_sender import handler
+    from sesmailengine.handlers.email_sender import handler
 
     def run(*bodies: dict[str, Any] | str, context: FakeContext | None = None) -> dict[str, Any]:
         return handler(sqs_event(*bodies), context or FakeContext())

@@ -666,7 +666,7 @@ def test_a_missing_environment_variable_fails_the_whole_invocation(
 ) -> None:
     # GIVEN a function deployed without its table name
     monkeypatch.delenv("TRACKING_TABLE")
-    from handlers.core.errors import ConfigurationError
+    from sesmailengine.handlers.core.errors import ConfigurationError
 
     # WHEN it is invoked, THEN it fails loudly, naming the variable
     with pytest.raises(ConfigurationError, match="TRACKING_TABLE"):

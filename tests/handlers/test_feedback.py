@@ -24,8 +24,7 @@ from feedback_support import (  # noqa: F401
     track,
 )
 from sender_support import Aws, error_response
-
-from handlers.feedback import FeedbackFailed
+from sesmailengine.handlers.feedback import FeedbackFailed
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -449,7 +448,7 @@ def test_a_status_changed_concurrently_is_read_again(aws: Aws, process) -> None:
             raced.append(True)
             track(aws, status="complained")
 
-    from handlers.aws import clients
+    from sesmailengine.handlers.aws import clients
 
     clients.client("dynamodb").meta.events.register(
         "provide-client-params.dynamodb.UpdateItem", complain_first
@@ -504,7 +503,7 @@ def test_the_same_bounce_report_under_another_sns_message_is_one_report(aws: Aws
 def test_an_event_that_could_not_be_put_is_published_by_the_retry(aws: Aws, process) -> None:
     # GIVEN EventBridge failing once
     track(aws)
-    from handlers.aws import clients
+    from sesmailengine.handlers.aws import clients
 
     failures = [error_response(500, "InternalException")] * 2
 
@@ -618,7 +617,9 @@ def test_every_log_line_names_the_email_and_none_shows_the_address(
     # GIVEN a sent email, and the processor logging at DEBUG
     track(aws)
     # WHEN it bounces (suppressing the address)
-    with caplog.at_level(logging.DEBUG, logger="feedback-processor.handlers.feedback"):
+    with caplog.at_level(
+        logging.DEBUG, logger="feedback-processor.sesmailengine.handlers.feedback"
+    ):
         process(ses_event("bounce"))
     # THEN every feedback log line carries emailId, and only DEBUG lines show the address
     records = [r for r in caplog.records if r.name.endswith("handlers.feedback")]

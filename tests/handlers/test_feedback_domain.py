@@ -8,9 +8,8 @@ import json
 
 import pytest
 from feedback_support import sample
-
-from handlers.core.errors import ConfigurationError
-from handlers.core.feedback import (
+from sesmailengine.handlers.core.errors import ConfigurationError
+from sesmailengine.handlers.core.feedback import (
     FeedbackSettings,
     Ignored,
     Kind,
@@ -21,7 +20,7 @@ from handlers.core.feedback import (
     parse_notification,
     streak_length,
 )
-from handlers.core.statuses import Status, SuppressionReason, replaceable_by
+from sesmailengine.handlers.core.statuses import Status, SuppressionReason, replaceable_by
 
 
 def parse(event: dict, sns_id: str = "sns-1"):

@@ -7,12 +7,11 @@ import json
 import re
 
 import pytest
-
-from handlers.core.models import InvalidRequest, Untrackable, ValidRequest, parse_body
-from handlers.core.ratelimit import TokenBucket
-from handlers.core.statuses import Category, blocks
-from handlers.core.tags import decode_email_id, encode_email_id
-from handlers.core.text import html_to_text
+from sesmailengine.handlers.core.models import InvalidRequest, Untrackable, ValidRequest, parse_body
+from sesmailengine.handlers.core.ratelimit import TokenBucket
+from sesmailengine.handlers.core.statuses import Category, blocks
+from sesmailengine.handlers.core.tags import decode_email_id, encode_email_id
+from sesmailengine.handlers.core.text import html_to_text
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from sender_support import Aws, email_request
-
-from handlers.core.statuses import failure_kind
+from sesmailengine.handlers.core.statuses import failure_kind
 
 
 def emf_documents(output: str) -> list[dict]:

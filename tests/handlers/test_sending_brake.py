@@ -59,7 +59,7 @@ def brake(aws: Aws, monkeypatch: pytest.MonkeyPatch):
     )["UUID"]
     monkeypatch.setenv("SENDER_EVENT_SOURCE_MAPPING_UUID", mapping)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sending-brake")
-    from handlers.sending_brake import handler
+    from sesmailengine.handlers.sending_brake import handler
 
     def invoke(event: dict) -> dict:
         return handler(event, FakeContext())

@@ -33,7 +33,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr("handlers.aws.templates.monotonic", fake)
+    monkeypatch.setattr("sesmailengine.handlers.aws.templates.monotonic", fake)
     return fake
 
 
@@ -126,7 +126,7 @@ def test_s3_throttling_while_loading_a_layout_retries_the_record(aws: Aws, invok
             return error_response(503, "SlowDown")
         return None
 
-    from handlers.aws import clients
+    from sesmailengine.handlers.aws import clients
 
     clients.client("s3").meta.events.register("before-call.s3.GetObject", throttle)
     response = invoke(email_request(emailId="e-1"))

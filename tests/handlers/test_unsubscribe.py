@@ -8,8 +8,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 from sender_support import SUPPRESSION, Aws, FakeContext, email_request
-
-from handlers.core import unsubscribe_tokens as tokens
+from sesmailengine.handlers.core import unsubscribe_tokens as tokens
 
 KEY_PARAMETER = "/sesmailengine-test/unsubscribe-signing-key"
 KEY = "k" * 64
@@ -19,7 +18,7 @@ MAILBOX = "unsubscribe@example.com"
 
 @pytest.fixture
 def unsubscribe_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    from handlers import unsubscribe
+    from sesmailengine.handlers import unsubscribe
 
     monkeypatch.setenv("UNSUBSCRIBE_URL", ENDPOINT)
     monkeypatch.setenv("UNSUBSCRIBE_KEY_PARAMETER", KEY_PARAMETER)
@@ -42,7 +41,7 @@ def token_from(header: str) -> str:
 
 
 def call_endpoint(method: str, token: str | None, body: str | None = None) -> dict:
-    from handlers.unsubscribe import handler
+    from sesmailengine.handlers.unsubscribe import handler
 
     event = {
         "version": "2.0",
@@ -110,7 +109,7 @@ def test_the_unsubscribe_link_is_in_the_marketing_body(unsubscribe_env: Aws, inv
 
 def test_the_signing_key_is_read_once_per_container(unsubscribe_env: Aws, invoke):
     calls: list[str] = []
-    from handlers.aws import clients
+    from sesmailengine.handlers.aws import clients
 
     clients.client("ssm").meta.events.register(
         "before-call.ssm.GetParameter", lambda **_: calls.append("get")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from components.artifact import LambdaArtifacts, placeholder_artifacts
-from components.resource_graph import ResourceGraph, run_program, stack_config_file
+from sesmailengine.artifact import LambdaArtifacts, placeholder_artifacts
+from sesmailengine.testing import ResourceGraph, run_program, stack_config_file
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROGRAM = PROJECT_DIR / "__main__.py"

@@ -24,15 +24,16 @@ import pytest
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-
-from components import artifact
-from components.artifact import (
+from sesmailengine import artifact
+from sesmailengine.artifact import (
+    HANDLERS_PACKAGE,
     PYTHON_VERSIONS,
+    TEMPLATES_PACKAGE,
     ArtifactBuildError,
     LambdaArtifacts,
     build_lambda_artifacts,
     default_cache_dir,
-    package_root,
+    package_folder,
 )
 
 HOST_ARCHITECTURE = {
@@ -42,7 +43,7 @@ HOST_ARCHITECTURE = {
     "arm64": "arm64",
 }.get(platform.machine().lower())
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
-REQUIREMENTS = package_root() / "handlers" / "requirements.txt"
+REQUIREMENTS = package_folder(HANDLERS_PACKAGE) / "requirements.txt"
 
 ELF_MAGIC = b"\x7fELF"
 EM_X86_64 = 0x3E
@@ -167,11 +168,11 @@ def arm64_layer(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 @pytest.fixture
 def handlers_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the package root, so a test can edit the handlers."""
-    root = tmp_path / "root"
-    shutil.copytree(package_root() / "handlers", root / "handlers")
-    monkeypatch.setattr(artifact, "package_root", lambda: root)
-    return root / "handlers"
+    """A private copy of the handlers package, so a test can edit it."""
+    copy = tmp_path / "handlers"
+    shutil.copytree(package_folder(HANDLERS_PACKAGE), copy)
+    monkeypatch.setattr(artifact, "package_folder", {HANDLERS_PACKAGE: copy}.__getitem__)
+    return copy
 
 
 # --- The host build runs --------------------------------------------------------------------
@@ -484,37 +485,16 @@ def test_a_failing_pip_raises_an_error_naming_the_platform_and_leaves_no_partial
 # --- Where things are -----------------------------------------------------------------------
 
 
-def test_the_package_root_in_the_source_tree_is_the_repository() -> None:
-    # GIVEN this checkout
-    # WHEN the package root is located
-    root = package_root()
-
-    # THEN it holds the handlers
-    assert (root / "handlers" / "email_sender.py").is_file()
-    assert (root / "components" / "artifact.py").is_file()
-
-
-def test_the_package_root_in_an_installed_wheel_is_the_package(tmp_path: Path) -> None:
-    # GIVEN the wheel's layout: components/ installed as sesmailengine/, handlers/ inside it
-    package = tmp_path / "site-packages" / "sesmailengine"
-    (package / "handlers").mkdir(parents=True)
-    (package / "templates").mkdir()
-    shutil.copy(Path(artifact.__file__), package / "artifact.py")
-    spec = importlib.util.spec_from_file_location("installed_artifact", package / "artifact.py")
-    assert spec is not None
-    assert spec.loader is not None
-    installed = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = installed  # dataclasses look their module up while defining
-    try:
-        spec.loader.exec_module(installed)
-
-        # WHEN the package root is located from there
-        root = installed.package_root()
-    finally:
-        del sys.modules[spec.name]
-
-    # THEN it is the package directory
-    assert root == package.resolve()
+def test_the_packaged_folders_in_the_source_tree_are_the_repositorys_folders() -> None:
+    # GIVEN this checkout, installed editable as `make` installs it
+    repository = Path(__file__).resolve().parents[2]
+    # WHEN the engine looks up the folders it ships
+    handlers = package_folder(HANDLERS_PACKAGE)
+    templates = package_folder(TEMPLATES_PACKAGE)
+    # THEN they are the user's top-level handlers/ and templates/
+    assert handlers.resolve() == repository / "handlers"
+    assert templates.resolve() == repository / "templates"
+    assert (templates / "welcome" / "metadata.json").is_file()
 
 
 @pytest.mark.parametrize(

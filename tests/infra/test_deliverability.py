@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pulumi
 import pytest
-
-from components.resource_graph import ResourceGraph
+from sesmailengine.testing import ResourceGraph
 
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

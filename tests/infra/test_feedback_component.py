@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.resource_graph import ResourceGraph
+from sesmailengine.testing import ResourceGraph
 
 TOPIC = "aws:sns/topic:Topic"
 QUEUE = "aws:sqs/queue:Queue"

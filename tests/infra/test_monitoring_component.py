@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from components.resource_graph import ResourceGraph
+from sesmailengine.testing import ResourceGraph
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 QUEUE = "aws:sqs/queue:Queue"

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
-
-from components.settings import EngineSettings
+from sesmailengine.settings import EngineSettings
 
 
 def config_error(run_stack, stack: str = "dev", **overrides: str | None) -> str:

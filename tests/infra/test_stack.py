@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from components.resource_graph import ResourceGraph
-from components.storage import TRACKING_INDEXES
+from sesmailengine.storage import TRACKING_INDEXES
+from sesmailengine.testing import ResourceGraph
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ import email
 import email.policy
 import json
 
+import sesmailengine.storage
 from local_support import StatusEvents, sample_data
 
-import components.storage
 from sesmail.client import EmailClient
 from sesmail.local.demo import dead_letters, suppression_list
 from sesmail.local.session import LocalSession
@@ -133,7 +133,7 @@ def test_every_declared_table_queue_bus_and_topic_exists_with_its_settings(local
     dynamodb, sqs = local.client("dynamodb"), local.client("sqs")
     tracking = dynamodb.describe_table(TableName=local.outputs["trackingTableName"])["Table"]
     assert {index["IndexName"] for index in tracking["GlobalSecondaryIndexes"]} == set(
-        components.storage.TRACKING_INDEXES
+        sesmailengine.storage.TRACKING_INDEXES
     )
     ttl = dynamodb.describe_time_to_live(TableName=local.outputs["trackingTableName"])
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "ttl"

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import sesmailengine.ingestion
+import sesmailengine.storage
 
-import components.ingestion
-import components.storage
 from sesmail.local.session import local_session
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -17,9 +17,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def changed_components(monkeypatch: pytest.MonkeyPatch) -> None:
     """A team changes two components: one more GSI, and five receives before the DLQ."""
-    indexes = {**components.storage.TRACKING_INDEXES, "template-index": ("templateName", None)}
-    monkeypatch.setattr(components.storage, "TRACKING_INDEXES", indexes)
-    monkeypatch.setattr(components.ingestion, "MAX_RECEIVE_COUNT", 5)
+    indexes = {**sesmailengine.storage.TRACKING_INDEXES, "template-index": ("templateName", None)}
+    monkeypatch.setattr(sesmailengine.storage, "TRACKING_INDEXES", indexes)
+    monkeypatch.setattr(sesmailengine.ingestion, "MAX_RECEIVE_COUNT", 5)
 
 
 def test_a_change_to_a_component_shows_up_in_local_mode(changed_components, tmp_path) -> None:

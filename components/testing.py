@@ -1,4 +1,15 @@
-"""Run a Pulumi program without the Pulumi CLI and return the resources it declares.
+"""Test a program that uses the engine, without the Pulumi CLI, a provider plugin or pip.
+
+`run_program` runs a Pulumi program file and returns the resources it declares; building an
+`EmailEngine` directly under your own mocks takes `placeholder_artifacts` (as its
+`lambda_artifacts` argument, or through `prebuilt_artifacts` for a whole program):
+
+    from sesmailengine.testing import placeholder_artifacts, run_program, stack_config_file
+
+    graph = run_program(Path("__main__.py"), stack="dev",
+                        config=stack_config_file(Path("."), "dev"),
+                        lambda_artifacts=placeholder_artifacts(tmp_path))
+    queue = graph.one("aws:sqs/queue:Queue", "email-queue")
 
 The program runs under `pulumi.runtime.set_mocks`: every resource registration is recorded
 with its fully resolved inputs, and answered with outputs shaped like AWS's (ARNs, queue URLs,
@@ -14,7 +25,7 @@ import runpy
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +34,19 @@ import pulumi
 import yaml
 from pulumi.runtime import settings as runtime_settings
 
-from . import engine
-from .artifact import LambdaArtifacts, placeholder_artifacts
+from .artifact import LambdaArtifacts, placeholder_artifacts, prebuilt_artifacts
+
+__all__ = [
+    "ACCOUNT_ID",
+    "REGION",
+    "DeclaredResource",
+    "LambdaArtifacts",
+    "ResourceGraph",
+    "placeholder_artifacts",
+    "prebuilt_artifacts",
+    "run_program",
+    "stack_config_file",
+]
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -54,6 +76,9 @@ class DeclaredResource:
 class ResourceGraph:
     resources: list[DeclaredResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+    aliases: set[str] = field(default_factory=set)
+    """URNs the resources answer to through `ResourceOptions(aliases=...)`: a resource renamed
+    or moved keeps its old identity, so `pulumi up` does not replace it."""
 
     def of_type(self, type_: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == type_]
@@ -109,6 +134,8 @@ def run_program(
     # A root stack left over from an earlier run would collect this run's outputs too.
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    monitor = runtime_settings.SETTINGS.monitor
+    aliases = _record_aliases(monitor, project=project, stack=stack)
     pulumi.runtime.set_all_config(dict(config))
     outputs: dict[str, Any] = {}
 
@@ -123,7 +150,7 @@ def run_program(
         exported = runtime_settings.get_root_resource().outputs
         return pulumi.Output.all(**exported).apply(outputs.update)
 
-    with _artifacts_for_this_run(lambda_artifacts):
+    with prebuilt_artifacts(lambda_artifacts) if lambda_artifacts else nullcontext():
         pulumi.runtime.test(run)()
     resources = []
     for urn, registration in runtime_settings.SETTINGS.monitor.get_registered_resources().items():
@@ -138,20 +165,33 @@ def run_program(
                 outputs=dict(registration.state),
             )
         )
-    return ResourceGraph(resources=resources, outputs=outputs)
+    return ResourceGraph(resources=resources, outputs=outputs, aliases=aliases)
 
 
-@contextmanager
-def _artifacts_for_this_run(artifacts: LambdaArtifacts | None) -> Iterator[None]:
-    if artifacts is None:
-        yield
-        return
-    original = engine.build_lambda_artifacts
-    engine.build_lambda_artifacts = lambda *_args, **_kwargs: artifacts
-    try:
-        yield
-    finally:
-        engine.build_lambda_artifacts = original
+def _record_aliases(monitor: Any, *, project: str, stack: str) -> set[str]:
+    """Wrap the mock monitor's registration so the aliases each resource declares are kept,
+    as the URNs the Pulumi engine would match them against."""
+    aliases: set[str] = set()
+    register = monitor.RegisterResource
+
+    def recording(request: Any) -> Any:
+        for alias in request.aliases:
+            if alias.urn:
+                aliases.add(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            type_ = spec.type or request.type
+            if parent:
+                type_ = parent.split("::")[2].split("$")[-1] + "$" + type_
+            aliases.add(
+                f"urn:pulumi:{spec.stack or stack}::{spec.project or project}::"
+                f"{type_}::{spec.name or request.name}"
+            )
+        return register(request)
+
+    monitor.RegisterResource = recording
+    return aliases
 
 
 class _AwsShapedMocks(pulumi.runtime.Mocks):
@@ -251,13 +291,13 @@ def _generated_outputs(type_: str, physical: str, inputs: Mapping[str, Any]) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m components.resource_graph [STACK]`: list what a stack declares."""
+    """`python -m sesmailengine.testing [STACK]`: list what a stack declares."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("stack", nargs="?", default="dev")
     args = parser.parse_args(argv)
-    project_dir = Path(__file__).resolve().parent.parent
+    project_dir = Path.cwd()
     try:
         graph = run_program(
             project_dir / "__main__.py",
