@@ -1,4 +1,5 @@
-"""The ``Email Status Changed`` event: one schema for the sender and the feedback processor."""
+"""The engine's EventBridge contract: the ``Email Request`` detail-type producers put, and the
+``Email Status Changed`` event (one schema for the sender and the feedback processor)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+EMAIL_REQUEST = "Email Request"
+"""``detail-type`` of the events that ask for an email (the bus rule matches it)."""
+
 STATUS_CHANGED = "Email Status Changed"
+"""``detail-type`` of the events the engine puts when an email's status changes."""
+
+DEFAULT_STATUS_EVENT_SOURCE = "sesmailengine"
+"""``source`` of the ``Email Status Changed`` events unless configured otherwise."""
 
 # Always present in ``detail`` (``null`` when unknown), so consumers can rely on the keys.
 _CORE_FIELDS = (

@@ -1,0 +1,58 @@
+"""The CloudWatch metrics the handlers emit (EMF) and the dashboard and alarms read: one name
+each, defined here and imported on both sides."""
+
+METRICS_NAMESPACE = "SESMailEngine"
+"""Namespace of every handler's metrics (``POWERTOOLS_METRICS_NAMESPACE``)."""
+
+# -- services: the ``service`` dimension Powertools adds to every metric ------------------------
+
+SERVICE_DIMENSION = "service"
+SENDER_SERVICE = "email-sender"
+FEEDBACK_SERVICE = "feedback-processor"
+UNSUBSCRIBE_SERVICE = "unsubscribe"
+BRAKE_SERVICE = "sending-brake"
+
+# -- the email sender -------------------------------------------------------------------------
+
+EMAILS_SENT = "EmailsSent"
+EMAILS_FAILED = "EmailsFailed"
+EMAILS_SUPPRESSED = "EmailsSuppressed"
+EMAILS_RETRIED = "EmailsRetried"
+EMAILS_DUPLICATE = "EmailsDuplicate"
+RECORDS_UNTRACKABLE = "RecordsUntrackable"
+TRACKING_WRITE_FAILURES = "TrackingWriteFailures"
+RENDER_TIME = "RenderTime"
+"""Milliseconds per render."""
+SES_LATENCY = "SesLatency"
+"""Milliseconds per SES call."""
+EMAILS_FAILED_BY_REASON = "EmailsFailedByReason"
+"""Emitted in its own EMF document, with a :data:`REASON_DIMENSION` besides the service."""
+REASON_DIMENSION = "reason"
+
+# -- the sender and the feedback processor -----------------------------------------------------
+
+STATUS_EVENT_FAILURES = "StatusEventFailures"
+
+# -- the feedback processor -------------------------------------------------------------------
+
+DELIVERED = "Delivered"
+BOUNCED = "Bounced"
+SOFT_BOUNCED = "SoftBounced"
+COMPLAINED = "Complained"
+REJECTED = "Rejected"
+RENDERING_FAILED = "RenderingFailed"
+DELIVERY_DELAYED = "DeliveryDelayed"
+OPENED = "Opened"
+CLICKED = "Clicked"
+SUPPRESSED = "Suppressed"
+UNKNOWN_EMAIL = "UnknownEmail"
+FEEDBACK_FAILED = "FeedbackFailed"
+
+# -- the unsubscribe endpoint -----------------------------------------------------------------
+
+UNSUBSCRIBES = "Unsubscribes"
+UNSUBSCRIBES_REFUSED = "UnsubscribesRefused"
+
+# -- the sending brake ------------------------------------------------------------------------
+
+BRAKE_ENGAGED = "BrakeEngaged"
