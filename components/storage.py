@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +10,7 @@ import pulumi_aws as aws
 
 from .naming import component_type
 from .policies import deny_insecure_transport, policy_document
-
-TEMPLATE_PREFIX = "templates/"
+from .template_files import TEMPLATE_PREFIX, content_type, is_template_file
 
 # EmailTracking's secondary indexes: name → (partition key, sort key). The handlers query
 # them by these names, so they are part of the public contract.
@@ -127,7 +125,7 @@ class Storage(pulumi.ComponentResource):
     def _upload_templates(self, bucket: aws.s3.Bucket, folder: Path) -> None:
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder)
-            if not path.is_file() or _is_not_template_file(relative):
+            if not path.is_file() or not is_template_file(relative):
                 continue
             key = TEMPLATE_PREFIX + relative.as_posix()
             aws.s3.BucketObjectv2(
@@ -135,7 +133,7 @@ class Storage(pulumi.ComponentResource):
                 bucket=bucket.id,
                 key=key,
                 source=pulumi.FileAsset(str(path)),
-                content_type=_content_type(path),
+                content_type=content_type(path.name),
                 opts=self._options(),
             )
 
@@ -173,13 +171,3 @@ class Storage(pulumi.ComponentResource):
             deletion_protection_enabled=self._args.protect_data,
             opts=self._data_options(),
         )
-
-
-def _is_not_template_file(relative: Path) -> bool:
-    return any(part.startswith((".", "__")) for part in relative.parts)
-
-
-def _content_type(path: Path) -> str:
-    guessed, _ = mimetypes.guess_type(path.name)
-    text = guessed or "application/octet-stream"
-    return f"{text}; charset=utf-8" if text.startswith("text/") else text

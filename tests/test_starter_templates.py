@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sesmailengine.handlers.core.brand import Brand
 
-from sesmail import templates as tools
+from sesmail.templates.folders import template_names
+from sesmail.templates.preview import PREVIEW_UNSUBSCRIBE_URL, render_template
+from sesmail.templates.validate import validate_template
 
 ROOT = Path(__file__).resolve().parents[1] / "templates"
 STARTERS = [
@@ -30,7 +33,7 @@ def metadata(name: str) -> dict:
 
 
 def test_the_eight_starters_are_the_templates_and_shared_folders_are_not():
-    assert tools.template_names(ROOT) == sorted(STARTERS)
+    assert template_names(ROOT) == sorted(STARTERS)
     assert (ROOT / "_layouts" / "base.html").is_file()
     assert (ROOT / "_partials" / "footer.html").is_file()
 
@@ -47,14 +50,14 @@ def test_each_starter_has_its_three_files_and_sample_data(name):
 
 @pytest.mark.parametrize("name", STARTERS)
 def test_each_starter_passes_validation(name):
-    report = tools.validate_template(ROOT, name)
+    report = validate_template(ROOT, name)
     assert report.problems == []
 
 
 @pytest.mark.parametrize("name", STARTERS)
 def test_each_starter_renders_its_sample_data_in_html_and_text_with_nothing_unresolved(name):
     # GIVEN a starter and its sampleData  WHEN it renders as the sender renders it
-    rendered = tools.render_template(ROOT, name, now=datetime(2031, 5, 1, tzinfo=UTC))
+    rendered = render_template(ROOT, name, now=datetime(2031, 5, 1, tzinfo=UTC))
     # THEN subject, HTML and text hold no template syntax and no missing value
     for part in (rendered.subject, rendered.html, rendered.text):
         assert not UNRESOLVED.search(part), UNRESOLVED.search(part)
@@ -70,7 +73,7 @@ def test_each_starter_renders_its_sample_data_in_html_and_text_with_nothing_unre
 
 @pytest.mark.parametrize("name", STARTERS)
 def test_each_starter_is_table_based_responsive_dark_mode_ready_with_a_preheader(name):
-    html = tools.render_template(ROOT, name).html
+    html = render_template(ROOT, name).html
     assert '<table role="presentation"' in html
     assert "max-width: 600px" in html
     assert "@media only screen and (max-width: 620px)" in html
@@ -83,7 +86,7 @@ def test_each_starter_is_table_based_responsive_dark_mode_ready_with_a_preheader
 
 @pytest.mark.parametrize("name", STARTERS)
 def test_each_starter_has_its_css_inlined(name):
-    html = tools.render_template(ROOT, name).html
+    html = render_template(ROOT, name).html
     # The layout's class rules are copied into the elements' style attributes.
     card = re.search(r'<td class="card" style="([^"]+)"', html)
     assert card and "background-color: #ffffff" in card.group(1)
@@ -98,7 +101,7 @@ def test_each_starter_degrades_gracefully_with_only_its_required_variables(name)
     meta = metadata(name)
     data = {key: meta["sampleData"][key] for key in meta["requiredVariables"]}
     # WHEN it renders  THEN nothing is unresolved and no optional value leaks in
-    rendered = tools.render_template(ROOT, name, data)
+    rendered = render_template(ROOT, name, data)
     for part in (rendered.subject, rendered.html, rendered.text):
         assert not UNRESOLVED.search(part)
         assert 'href=""' not in part
@@ -110,27 +113,26 @@ def test_each_starter_degrades_gracefully_with_only_its_required_variables(name)
 
 
 def test_a_missing_cta_url_hides_the_welcome_button():
-    with_cta = tools.render_template(
+    with_cta = render_template(
         ROOT, "welcome", {"firstName": "Ada", "ctaUrl": "https://x.example/go"}
     )
-    without = tools.render_template(ROOT, "welcome", {"firstName": "Ada"})
+    without = render_template(ROOT, "welcome", {"firstName": "Ada"})
     assert 'class="button"' in with_cta.html and "https://x.example/go" in with_cta.text
     assert 'class="button"' not in without.html and "Get started" not in without.text
 
 
 def test_only_the_marketing_starter_shows_an_unsubscribe_link():
-    newsletter = tools.render_template(ROOT, "newsletter")
-    assert tools.PREVIEW_UNSUBSCRIBE_URL in newsletter.html
-    assert f"Unsubscribe: {tools.PREVIEW_UNSUBSCRIBE_URL}" in newsletter.text
+    newsletter = render_template(ROOT, "newsletter")
+    assert PREVIEW_UNSUBSCRIBE_URL in newsletter.html
+    assert f"Unsubscribe: {PREVIEW_UNSUBSCRIBE_URL}" in newsletter.text
     for name in STARTERS[:-1]:
-        assert "Unsubscribe" not in tools.render_template(ROOT, name).html, name
+        assert "Unsubscribe" not in render_template(ROOT, name).html, name
 
 
 def test_brand_colours_reach_buttons_and_links():
-    brand = tools.Brand(name="Acme", primary_color="#ff5500")
-    html = tools.render_template(ROOT, "password-reset", brand=brand).html
+    brand = Brand(name="Acme", primary_color="#ff5500")
+    html = render_template(ROOT, "password-reset", brand=brand).html
     assert re.search(r'class="button-cell"[^>]*style="[^"]*background-color: #ff5500', html)
     assert (
-        "Reset your Acme password"
-        in tools.render_template(ROOT, "password-reset", brand=brand).subject
+        "Reset your Acme password" in render_template(ROOT, "password-reset", brand=brand).subject
     )

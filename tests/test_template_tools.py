@@ -11,8 +11,11 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from sesmail import templates as tools
 from sesmail.cli import main
+from sesmail.templates.preview import find_chromium, write_preview
+from sesmail.templates.publish import plan_push, push
+from sesmail.templates.revisions import Restore, history, plan_rollback, rollback
+from sesmail.templates.validate import validate_template
 
 STARTERS = Path(__file__).resolve().parents[1] / "templates"
 BUCKET = "templates-bucket"
@@ -44,7 +47,7 @@ def test_a_variable_used_but_not_declared_is_rejected(root: Path):
         root, "promo", "{{ name }} {{ coupon }}", "{{ name }}", requiredVariables=["name"],
         sampleData={"name": "Ada"},
     )  # fmt: skip
-    problems = tools.validate_template(root, "promo").problems
+    problems = validate_template(root, "promo").problems
     assert problems == [
         "uses 'coupon', which is in neither requiredVariables nor optionalVariables",
         "does not render with its sampleData: promo: missing variable: coupon",
@@ -56,9 +59,7 @@ def test_a_variable_declared_but_never_used_is_rejected(root: Path):
         root, "promo", "{{ name }}", "{{ name }}", requiredVariables=["name"],
         optionalVariables=["coupon"], sampleData={"name": "Ada"},
     )  # fmt: skip
-    assert tools.validate_template(root, "promo").problems == [
-        "declares 'coupon' but never uses it"
-    ]
+    assert validate_template(root, "promo").problems == ["declares 'coupon' but never uses it"]
 
 
 def test_variables_used_by_a_layout_count_and_engine_variables_need_no_declaration(root: Path):
@@ -69,7 +70,7 @@ def test_variables_used_by_a_layout_count_and_engine_variables_need_no_declarati
         root, "promo", '{% extends "_layouts/promo.html" %}{% block content %}x{% endblock %}',
         "x", sampleData={"campaign": "spring"},
     )  # fmt: skip
-    problems = tools.validate_template(root, "promo").problems
+    problems = validate_template(root, "promo").problems
     assert problems[0] == (
         "uses 'campaign', which is in neither requiredVariables nor optionalVariables"
     )
@@ -80,7 +81,7 @@ def test_a_template_that_fails_with_its_own_sample_data_is_rejected(root: Path):
         root, "promo", "{{ price / 0 }}", "x", requiredVariables=["price"],
         sampleData={"price": 3},
     )  # fmt: skip
-    [problem] = tools.validate_template(root, "promo").problems
+    [problem] = validate_template(root, "promo").problems
     assert problem.startswith("does not render with its sampleData")
     assert "ZeroDivisionError" in problem
 
@@ -89,14 +90,14 @@ def test_metadata_is_checked_against_its_schema(root: Path):
     write_template(
         root, "promo", "x", "x", category="spam", requiredVariable=["x"], sampleData={"a": 1}
     )
-    problems = tools.validate_template(root, "promo").problems
+    problems = validate_template(root, "promo").problems
     assert "metadata.json requiredVariable: unknown key" in problems
     assert any(p.startswith("metadata.json category:") for p in problems)
 
 
 def test_a_missing_layout_and_missing_sample_data_are_reported(root: Path):
     write_template(root, "promo", '{% extends "_layouts/nope.html" %}', "x")
-    problems = tools.validate_template(root, "promo").problems
+    problems = validate_template(root, "promo").problems
     assert any("shared file '_layouts/nope.html' not found" in p for p in problems)
 
 
@@ -124,7 +125,7 @@ def test_preview_writes_the_rendered_html_and_text(root: Path, tmp_path: Path):
 
 
 def test_png_without_chromium_says_how_to_install_it(root, tmp_path, monkeypatch):
-    monkeypatch.setattr(tools, "find_chromium", lambda: None)
+    monkeypatch.setattr("sesmail.cli.templates.find_chromium", lambda: None)
     result = CliRunner().invoke(
         main,
         ["templates", "preview", "welcome", "--png", "--dir", str(root), "--out", str(tmp_path)],
@@ -135,9 +136,9 @@ def test_png_without_chromium_says_how_to_install_it(root, tmp_path, monkeypatch
     assert not list(tmp_path.glob("*.png"))
 
 
-@pytest.mark.skipif(tools.find_chromium() is None, reason="headless Chromium is not installed")
+@pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
 def test_png_screenshots_at_desktop_and_mobile_width(root: Path, tmp_path: Path):
-    files = tools.write_preview(root, "login-code", tmp_path, png=True)
+    files = write_preview(root, "login-code", tmp_path, png=True)
     sizes = {}
     for shot in files.screenshots:
         data = shot.read_bytes()
@@ -174,7 +175,7 @@ def body(s3, key: str) -> str:
 
 
 def test_push_uploads_a_template_with_the_shared_files(s3, root: Path):
-    plan = tools.plan_push(s3, BUCKET, root, ["welcome"])
+    plan = plan_push(s3, BUCKET, root, ["welcome"])
     assert {c.key for c in plan.pending} >= {
         "templates/welcome/template.html",
         "templates/welcome/metadata.json",
@@ -182,10 +183,10 @@ def test_push_uploads_a_template_with_the_shared_files(s3, root: Path):
         "templates/_partials/footer.html",
     }
     assert all(c.kind == "added" for c in plan.pending)
-    tools.push(s3, plan)
+    push(s3, plan)
     head = s3.head_object(Bucket=BUCKET, Key="templates/welcome/template.html")
     assert head["ContentType"] == "text/html; charset=utf-8"
-    assert tools.plan_push(s3, BUCKET, root, ["welcome"]).pending == []
+    assert plan_push(s3, BUCKET, root, ["welcome"]).pending == []
 
 
 def test_push_shows_the_diff_before_uploading(s3, root: Path, outputs: Path):
@@ -220,7 +221,7 @@ def test_history_lists_one_revision_per_push(s3, root: Path, outputs: Path):
         (root / "welcome" / "template.txt").read_text() + "\nP.S. hello\n"
     )
     cli(outputs, "push", "welcome", "--dir", str(root), "--yes")
-    revisions = tools.history(s3, BUCKET, "welcome")
+    revisions = history(s3, BUCKET, "welcome")
     assert [r.number for r in revisions] == [1, 2]
     assert [v.key.rsplit("/", 1)[1] for v in revisions[0].files] == [
         "metadata.json",
@@ -244,20 +245,20 @@ def test_rollback_restores_an_earlier_revision_as_a_new_version(s3, root: Path, 
     # THEN the file is as it was, written as a new version (so it shows in history)
     assert result.exit_code == 0, result.output
     assert body(s3, "templates/welcome/template.html") == original
-    revisions = tools.history(s3, BUCKET, "welcome")
+    revisions = history(s3, BUCKET, "welcome")
     assert len(revisions) == 3
     assert [v.key for v in revisions[2].files] == ["templates/welcome/template.html"]
 
 
 def test_rollback_deletes_a_file_that_did_not_exist_then(s3, root: Path):
     (root / "welcome" / "template.txt").unlink()
-    tools.push(s3, tools.plan_push(s3, BUCKET, root, ["welcome"]))
+    push(s3, plan_push(s3, BUCKET, root, ["welcome"]))
     (root / "welcome" / "template.txt").write_text("Welcome {{ firstName }}")
-    tools.push(s3, tools.plan_push(s3, BUCKET, root, ["welcome"]))
-    revisions = tools.history(s3, BUCKET, "welcome")
-    restores = tools.plan_rollback(revisions, revisions[0])
-    assert restores == [tools.Restore("templates/welcome/template.txt", None)]
-    tools.rollback(s3, BUCKET, restores)
+    push(s3, plan_push(s3, BUCKET, root, ["welcome"]))
+    revisions = history(s3, BUCKET, "welcome")
+    restores = plan_rollback(revisions, revisions[0])
+    assert restores == [Restore("templates/welcome/template.txt", None)]
+    rollback(s3, BUCKET, restores)
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="templates/welcome/")["Contents"]
     assert "templates/welcome/template.txt" not in {item["Key"] for item in listed}
 

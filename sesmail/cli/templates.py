@@ -7,7 +7,11 @@ from pathlib import Path
 
 import click
 
-from .. import templates as tools
+from ..templates import publish, revisions
+from ..templates.errors import TemplateToolError
+from ..templates.folders import template_names
+from ..templates.preview import CHROMIUM_HINT, find_chromium, write_preview
+from ..templates.validate import validate_all
 from . import Context, main
 
 DIR_OPTION = click.option(
@@ -38,7 +42,7 @@ def _bucket_and_client(ctx: click.Context, bucket: str | None) -> tuple[str, obj
     return name, target.client("s3")
 
 
-def _fail(error: tools.TemplateToolError) -> click.ClickException:
+def _fail(error: TemplateToolError) -> click.ClickException:
     return click.ClickException(str(error))
 
 
@@ -49,7 +53,7 @@ def _fail(error: tools.TemplateToolError) -> click.ClickException:
 def validate(ctx: click.Context, names: tuple[str, ...], root: Path) -> None:
     """Check templates: metadata, declared versus used variables, and that each renders with
     its own sampleData. Exits 1 if any template has a problem."""
-    reports = tools.validate_all(root, names or None)
+    reports = validate_all(root, names or None)
     if ctx.obj.as_json:
         click.echo(json.dumps({r.name: r.problems for r in reports}, indent=2))
     else:
@@ -93,14 +97,14 @@ def preview(
 ) -> None:
     """Render templates to HTML and text files (and PNG screenshots with --png)."""
     values = json.loads(data.read_text()) if data else None
-    wanted = list(names) or tools.template_names(root)
-    if png and tools.find_chromium() is None:
-        click.echo(f"note: {tools.CHROMIUM_HINT}; writing HTML and text only", err=True)
+    wanted = list(names) or template_names(root)
+    if png and find_chromium() is None:
+        click.echo(f"note: {CHROMIUM_HINT}; writing HTML and text only", err=True)
         png = False
     for name in wanted:
         try:
-            files = tools.write_preview(root, name, out, values, png=png)
-        except tools.TemplateToolError as error:
+            files = write_preview(root, name, out, values, png=png)
+        except TemplateToolError as error:
             raise _fail(error) from None
         for path in (files.html, files.text, *files.screenshots):
             click.echo(str(path))
@@ -123,16 +127,16 @@ def push(
 ) -> None:
     """Validate, show what changes against the bucket, then upload. Shared files (_layouts/,
     _partials/) are always included: every template that uses them sees the change."""
-    wanted = list(names) or tools.template_names(root)
-    broken = [r for r in tools.validate_all(root, wanted) if not r.ok]
+    wanted = list(names) or template_names(root)
+    broken = [r for r in validate_all(root, wanted) if not r.ok]
     if broken:
         for report in broken:
             click.echo(f"FAIL  {report.name}: " + "; ".join(report.problems), err=True)
         raise click.ClickException("fix the templates above before pushing")
     bucket_name, s3 = _bucket_and_client(ctx, bucket)
     try:
-        plan = tools.plan_push(s3, bucket_name, root, wanted)
-    except tools.TemplateToolError as error:
+        plan = publish.plan_push(s3, bucket_name, root, wanted)
+    except TemplateToolError as error:
         raise _fail(error) from None
     for key in plan.only_in_bucket:
         click.echo(f"kept  {key} (only in the bucket)")
@@ -147,7 +151,7 @@ def push(
         return
     if not yes and not click.confirm(f"Upload {len(plan.pending)} file(s) to {bucket_name}?"):
         raise click.ClickException("nothing uploaded")
-    revision = tools.push(s3, plan)
+    revision = publish.push(s3, plan)
     click.echo(f"Pushed {len(plan.pending)} file(s) as revision {revision}.")
 
 
@@ -159,8 +163,8 @@ def history(ctx: click.Context, name: str, bucket: str | None) -> None:
     """List a template's revisions from the bucket's object versions (newest last)."""
     bucket_name, s3 = _bucket_and_client(ctx, bucket)
     try:
-        revisions = tools.history(s3, bucket_name, name)
-    except tools.TemplateToolError as error:
+        found = revisions.history(s3, bucket_name, name)
+    except TemplateToolError as error:
         raise _fail(error) from None
     if ctx.obj.as_json:
         click.echo(
@@ -175,14 +179,14 @@ def history(ctx: click.Context, name: str, bucket: str | None) -> None:
                             for v in r.files
                         ],
                     }
-                    for r in revisions
+                    for r in found
                 ],
                 indent=2,
             )
         )
         return
-    for revision in revisions:
-        current = "  (current)" if revision is revisions[-1] else ""
+    for revision in found:
+        current = "  (current)" if revision is found[-1] else ""
         click.echo(
             f"{revision.number:>3}  {revision.time:%Y-%m-%d %H:%M:%S}  {revision.revision:<24}"
             f"  {revision.describe()}{current}"
@@ -205,11 +209,11 @@ def rollback(ctx: click.Context, name: str, to: str, bucket: str | None, yes: bo
     versions, so the rollback itself shows in history and can be undone)."""
     bucket_name, s3 = _bucket_and_client(ctx, bucket)
     try:
-        revisions = tools.history(s3, bucket_name, name)
-        target = tools.resolve_revision(revisions, to)
-    except tools.TemplateToolError as error:
+        found = revisions.history(s3, bucket_name, name)
+        target = revisions.resolve_revision(found, to)
+    except TemplateToolError as error:
         raise _fail(error) from None
-    restores = tools.plan_rollback(revisions, target)
+    restores = revisions.plan_rollback(found, target)
     if not restores:
         click.echo(f"{name} already matches revision {target.number}.")
         return
@@ -218,5 +222,5 @@ def rollback(ctx: click.Context, name: str, to: str, bucket: str | None, yes: bo
         click.echo(f"{action} {restore.key}")
     if not yes and not click.confirm(f"Roll {name} back to revision {target.number}?"):
         raise click.ClickException("nothing changed")
-    revision = tools.rollback(s3, bucket_name, restores)
+    revision = revisions.rollback(s3, bucket_name, restores)
     click.echo(f"{name} is back at revision {target.number} (written as {revision}).")
