@@ -1,8 +1,8 @@
 """Email sender Lambda: SQS batches of ``Email Request`` events in, sent and tracked email out.
 
 Wired as ``handlers.email_sender.handler`` with ``ReportBatchItemFailures``; the work lives in
-:mod:`.batch`. Logger and Metrics take their settings from the environment the infrastructure
-sets (``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``).
+:mod:`.batch`. Logger and Metrics take their service and namespace from the environment the
+infrastructure sets (:class:`~.core.environment.SenderEnvironment`).
 """
 
 import os
@@ -10,9 +10,11 @@ import os
 from aws_lambda_powertools import Logger, Metrics
 
 from .batch import process_event
+from .core.environment import SenderEnvironment
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "email-sender")
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SESMailEngine")
+powertools = SenderEnvironment.powertools(os.environ)
+logger = Logger(service=powertools.service_name)
+metrics = Metrics(namespace=powertools.metrics_namespace)
 
 
 @metrics.log_metrics

@@ -6,9 +6,9 @@ For each record:
 1. parse the SES notification (pydantic, once, at the edge); an unreadable one fails;
 2. find the email: by the ``emailId`` message tag with a strongly consistent ``GetItem``, else
    through the ``ses-message-id-index``. Not found while the email is younger than
-   :data:`~handlers.core.feedback.LOOKUP_GRACE`: the record fails, to be retried (the sender may
-   not have written the message id yet, and the index is eventually consistent). Older: an
-   email we never sent, logged and counted (``UnknownEmail``);
+   :data:`~handlers.core.feedback_rules.LOOKUP_GRACE`: the record fails, to be retried (the
+   sender may not have written the message id yet, and the index is eventually consistent).
+   Older: an email we never sent, logged and counted (``UnknownEmail``);
 3. apply it with one conditional write: the status it moves to (computed from the item as read,
    and required to be unchanged), the event's timestamps, the event's key added to
    ``feedbackIds`` (required absent: a replay changes nothing), the status event added to the
@@ -39,73 +39,92 @@ from pydantic import ValidationError
 from .aws import clients
 from .aws.events import StatusEventPublisher
 from .aws.suppression import SuppressionList
-from .aws.tracking import (
-    ConditionFailed,
-    FeedbackUpdate,
-    FeedbackWritten,
-    StreakIncrement,
-    TrackingTable,
-    WriteError,
-)
+from .aws.tracking import TrackingTable
+from .core.environment import FeedbackEnvironment
 from .core.errors import TransientError
 from .core.events import iso
-from .core.feedback import (
+from .core.feedback_rules import (
     COUNTERS,
-    STREAK_TTL,
     TIMESTAMP_ATTRIBUTES,
-    Feedback,
-    FeedbackSettings,
-    Ignored,
-    Kind,
-    MalformedFeedback,
     NotYetVisible,
-    SnsEvent,
-    SnsMessage,
-    entries_up_to,
     immediate_suppressions,
     is_recent,
     next_status,
     outbox_detail,
     outbox_entries_for,
     outbox_entry,
-    parse_notification,
     status_attributes,
     status_changed,
+)
+from .core.metrics import (
+    BOUNCED,
+    CLICKED,
+    COMPLAINED,
+    DELIVERED,
+    DELIVERY_DELAYED,
+    FEEDBACK_FAILED,
+    OPENED,
+    REJECTED,
+    RENDERING_FAILED,
+    SOFT_BOUNCED,
+    STATUS_EVENT_FAILURES,
+    SUPPRESSED,
+    UNKNOWN_EMAIL,
+)
+from .core.models import describe
+from .core.notifications import (
+    Feedback,
+    Ignored,
+    Kind,
+    MalformedFeedback,
+    SnsEvent,
+    SnsMessage,
+    parse_notification,
+)
+from .core.statuses import SuppressionReason
+from .core.streaks import (
+    STREAK_TTL,
+    entries_up_to,
     streak_entry,
     streak_key,
     streak_length,
     streak_reached,
 )
-from .core.models import describe
-from .core.statuses import SuppressionReason
-
-logger = Logger(
-    service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "feedback-processor", child=True
+from .core.tracking import (
+    ConditionFailed,
+    FeedbackUpdate,
+    FeedbackWritten,
+    StreakIncrement,
+    WriteError,
 )
+
+# The entry point's logger, whatever the environment held when this module was imported
+# (a child named after an unset service would log nowhere).
+logger = Logger(service=FeedbackEnvironment.powertools(os.environ).service_name, child=True)
 
 APPLY_ROUNDS = 4
 """Attempts at the tracking write when the item keeps changing under it."""
 
 METRIC_OF: dict[Kind, str] = {
-    Kind.DELIVERY: "Delivered",
-    Kind.HARD_BOUNCE: "Bounced",
-    Kind.SOFT_BOUNCE: "SoftBounced",
-    Kind.COMPLAINT: "Complained",
-    Kind.REJECT: "Rejected",
-    Kind.RENDERING_FAILURE: "RenderingFailed",
-    Kind.DELIVERY_DELAY: "DeliveryDelayed",
-    Kind.OPEN: "Opened",
-    Kind.CLICK: "Clicked",
+    Kind.DELIVERY: DELIVERED,
+    Kind.HARD_BOUNCE: BOUNCED,
+    Kind.SOFT_BOUNCE: SOFT_BOUNCED,
+    Kind.COMPLAINT: COMPLAINED,
+    Kind.REJECT: REJECTED,
+    Kind.RENDERING_FAILURE: RENDERING_FAILED,
+    Kind.DELIVERY_DELAY: DELIVERY_DELAYED,
+    Kind.OPEN: OPENED,
+    Kind.CLICK: CLICKED,
 }
 ALWAYS_REPORTED = (
-    "Delivered",
-    "Bounced",
-    "SoftBounced",
-    "Complained",
-    "Rejected",
-    "Suppressed",
-    "UnknownEmail",
-    "DeliveryDelayed",
+    DELIVERED,
+    BOUNCED,
+    SOFT_BOUNCED,
+    COMPLAINED,
+    REJECTED,
+    SUPPRESSED,
+    UNKNOWN_EMAIL,
+    DELIVERY_DELAYED,
 )
 """Emitted by every invocation, zero included (a dashboard graphs them); the others only when
 they happened: ``RenderingFailed``, ``Opened``, ``Clicked``, ``FeedbackFailed``,
@@ -120,14 +139,14 @@ class FeedbackFailed(Exception):
 class Adapters:
     """Everything the processor talks to, built from the settings once per container."""
 
-    def __init__(self, settings: FeedbackSettings):
+    def __init__(self, settings: FeedbackEnvironment):
         self.tracking = TrackingTable(settings.tracking_table)
         self.suppression = SuppressionList(settings.suppression_table)
         self.events = StatusEventPublisher(settings.event_bus_name, settings.status_event_source)
 
 
 @functools.cache
-def adapters_for(settings: FeedbackSettings) -> Adapters:
+def adapters_for(settings: FeedbackEnvironment) -> Adapters:
     """Adapters live as long as the container (caches, rate bucket, clients)."""
     return Adapters(settings)
 
@@ -140,7 +159,7 @@ def reset(session: Any = None) -> None:
 
 def process_event(event: dict[str, Any], context: Any, metrics: Any) -> dict[str, int]:
     """Handle one SNS invocation; raises FeedbackFailed if any record failed."""
-    settings = FeedbackSettings.from_env(os.environ)
+    settings = FeedbackEnvironment.from_env(os.environ)
     try:
         records = SnsEvent.model_validate(event).Records
     except ValidationError as error:
@@ -161,7 +180,7 @@ class FeedbackRun:
 
     def __init__(
         self,
-        settings: FeedbackSettings,
+        settings: FeedbackEnvironment,
         adapters: Adapters,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
@@ -198,7 +217,7 @@ class FeedbackRun:
     def _handle(self, feedback: Feedback, keys: dict[str, Any]) -> None:
         item = self._locate(feedback)
         if item is None:
-            self.counts["UnknownEmail"] += 1
+            self.counts[UNKNOWN_EMAIL] += 1
             logger.info("feedback for an email this engine did not send", extra=keys)
             self._suppress(feedback, email_id=None, keys=keys)
             return
@@ -298,7 +317,7 @@ class FeedbackRun:
         keys: dict[str, Any],
     ) -> None:
         if self.adapters.suppression.suppress(address, reason, iso(self.clock()), email_id):
-            self.counts["Suppressed"] += 1
+            self.counts[SUPPRESSED] += 1
             logger.info("recipient suppressed", extra=keys | {"reason": reason.value})
             logger.debug("suppressed address", extra={"emailId": email_id, "address": address})
 
@@ -334,7 +353,7 @@ class FeedbackRun:
             return
         failed = self.adapters.events.publish([outbox_detail(entry) for entry in entries])
         if failed:
-            self.counts["StatusEventFailures"] += len(failed)
+            self.counts[STATUS_EVENT_FAILURES] += len(failed)
             raise TransientError(f"PutEvents failed: {'; '.join(failed.values())}")
         result = self.adapters.tracking.clear_pending(email_id, entries)
         if isinstance(result, WriteError):
@@ -363,7 +382,7 @@ class FeedbackRun:
             )
 
     def report(self, metrics: Any) -> None:
-        self.counts["FeedbackFailed"] += self.failed
+        self.counts[FEEDBACK_FAILED] += self.failed
         for name in ALWAYS_REPORTED:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=self.counts[name])
         for name, value in sorted(self.counts.items()):

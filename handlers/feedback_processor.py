@@ -1,8 +1,8 @@
 """Feedback processor Lambda: SES events from SNS in; tracking, suppression and status events out.
 
 Wired as ``handlers.feedback_processor.handler``, subscribed to the SES event topic; the work
-lives in :mod:`.feedback`. Logger and Metrics take their settings from the environment the
-infrastructure sets (``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``). A failed
+lives in :mod:`.feedback`. Logger and Metrics take their service and namespace from the
+environment the infrastructure sets (:class:`~.core.environment.FeedbackEnvironment`). A failed
 record makes the invocation raise, so Lambda retries it and then the DLQ keeps it.
 """
 
@@ -10,10 +10,12 @@ import os
 
 from aws_lambda_powertools import Logger, Metrics
 
+from .core.environment import FeedbackEnvironment
 from .feedback import process_event
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "feedback-processor")
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SESMailEngine")
+powertools = FeedbackEnvironment.powertools(os.environ)
+logger = Logger(service=powertools.service_name)
+metrics = Metrics(namespace=powertools.metrics_namespace)
 
 
 @metrics.log_metrics

@@ -12,22 +12,26 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .aws.sending_switch import SendingSwitch
 from .core.brake import BrakeCommand, brake_command
+from .core.environment import BrakeEnvironment
+from .core.metrics import BRAKE_ENGAGED
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "sending-brake")
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SESMailEngine")
+powertools = BrakeEnvironment.powertools(os.environ)
+logger = Logger(service=powertools.service_name)
+metrics = Metrics(namespace=powertools.metrics_namespace)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: object) -> dict:
     command, why = brake_command(event)
+    environment = BrakeEnvironment.from_env(os.environ)
     switch = SendingSwitch(
-        os.environ["CONFIGURATION_SET"], os.environ["SENDER_EVENT_SOURCE_MAPPING_UUID"]
+        environment.configuration_set, environment.sender_event_source_mapping_uuid
     )
     if command is BrakeCommand.ENGAGE:
         state = switch.engage()
         logger.warning("Sending brake engaged", extra={"why": why})
-        metrics.add_metric(name="BrakeEngaged", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=BRAKE_ENGAGED, unit=MetricUnit.Count, value=1)
     elif command is BrakeCommand.RELEASE:
         state = switch.release()
         logger.warning("Sending brake released", extra={"why": why})

@@ -18,9 +18,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .aws.parameters import SigningKey
 from .aws.unsubscribes import UnsubscribeWriter
-from .core.errors import ConfigurationError
+from .core.environment import UnsubscribeEnvironment
+from .core.metrics import UNSUBSCRIBES, UNSUBSCRIBES_REFUSED
 from .core.unsubscribe_pages import (
     METHOD_NOT_ALLOWED,
+    ONE_CLICK_BODY,
     FunctionUrlRequest,
     confirmation_page,
     done_page,
@@ -28,15 +30,9 @@ from .core.unsubscribe_pages import (
 )
 from .core.unsubscribe_tokens import TokenRejected, verify
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "unsubscribe")
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SESMailEngine")
-
-
-def _adapters_for(env: dict[str, str] | os._Environ) -> tuple[SigningKey, UnsubscribeWriter]:
-    table, parameter = env.get("SUPPRESSION_TABLE"), env.get("UNSUBSCRIBE_KEY_PARAMETER")
-    if not table or not parameter:
-        raise ConfigurationError("SUPPRESSION_TABLE and UNSUBSCRIBE_KEY_PARAMETER must be set")
-    return _adapters(table, parameter)
+powertools = UnsubscribeEnvironment.powertools(os.environ)
+logger = Logger(service=powertools.service_name)
+metrics = Metrics(namespace=powertools.metrics_namespace)
 
 
 @functools.cache
@@ -54,23 +50,26 @@ def reset() -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: object) -> dict:
     request = FunctionUrlRequest.model_validate(event)
-    brand = os.environ.get("BRAND_NAME", "")
+    environment = UnsubscribeEnvironment.from_env(os.environ)
+    brand = environment.brand_name or ""
     head_only = request.method == "HEAD"
     if request.method not in ("GET", "HEAD", "POST"):
         return METHOD_NOT_ALLOWED.response(brand)
-    signing_key, writer = _adapters_for(os.environ)
+    signing_key, writer = _adapters(
+        environment.suppression_table, environment.unsubscribe_key_parameter
+    )
     now = datetime.now(UTC)
     try:
         wanted = verify(signing_key.get(), request.token, now)
     except TokenRejected as rejected:
         logger.info("unsubscribe refused", extra={"status": rejected.status, "why": str(rejected)})
-        metrics.add_metric(name="UnsubscribesRefused", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=UNSUBSCRIBES_REFUSED, unit=MetricUnit.Count, value=1)
         return rejected_page(rejected.status, str(rejected)).response(brand, head_only)
     if request.method in ("GET", "HEAD"):
         return confirmation_page(wanted.address, wanted.topic, request.token or "").response(
             brand, head_only
         )
-    one_click = "List-Unsubscribe=One-Click" in request.text_body()
+    one_click = ONE_CLICK_BODY in request.text_body()
     written = writer.unsubscribe(
         wanted.address, wanted.topic, "one-click" if one_click else "confirmation-page", now
     )
@@ -83,5 +82,5 @@ def handler(event: dict, context: object) -> dict:
             "oneClick": one_click,
         },
     )
-    metrics.add_metric(name="Unsubscribes", unit=MetricUnit.Count, value=1 if written else 0)
+    metrics.add_metric(name=UNSUBSCRIBES, unit=MetricUnit.Count, value=1 if written else 0)
     return done_page(wanted.address, wanted.topic).response(brand)

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sesmailengine.handlers.core.events import EMAIL_REQUEST
 from sesmailengine.handlers.core.models import EmailRequest, describe
 
-DETAIL_TYPE = "Email Request"
 MAX_ENTRIES_PER_CALL = 10  # PutEvents' limit
 MAX_REQUEST_BYTES = 256 * 1024  # PutEvents' limit for one call, and so for one entry
 
@@ -129,7 +129,7 @@ class EmailClient:
             raise InvalidEmailRequest(f"email {email_id} to {email.to!r}: {described}") from error
         entry = {
             "Source": self.source,
-            "DetailType": DETAIL_TYPE,
+            "DetailType": EMAIL_REQUEST,
             "Detail": json.dumps(detail, separators=(",", ":"), default=str),
             "EventBusName": self.bus_name,
         }

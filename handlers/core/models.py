@@ -24,9 +24,9 @@ from pydantic import (
 )
 
 from .addresses import check_address, reject_header_breaks
+from .events import EMAIL_REQUEST
 from .tags import MAX_CALLER_TAGS, RESERVED_TAGS, TAG_PATTERN
 
-EMAIL_REQUEST = "Email Request"
 EMAIL_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 TEMPLATE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 METADATA_MAX_BYTES = 4096

@@ -1,5 +1,5 @@
 """The feedback processor's pure rules, without moto: parsing, status transitions, streaks,
-suppression precedence and settings."""
+suppression precedence and the environment."""
 
 from __future__ import annotations
 
@@ -8,19 +8,18 @@ import json
 
 import pytest
 from feedback_support import sample
+from sesmailengine.handlers.core.environment import FeedbackEnvironment
 from sesmailengine.handlers.core.errors import ConfigurationError
-from sesmailengine.handlers.core.feedback import (
-    FeedbackSettings,
+from sesmailengine.handlers.core.feedback_rules import next_status
+from sesmailengine.handlers.core.notifications import (
     Ignored,
     Kind,
     MalformedFeedback,
     SnsMessage,
-    entries_up_to,
-    next_status,
     parse_notification,
-    streak_length,
 )
 from sesmailengine.handlers.core.statuses import Status, SuppressionReason, replaceable_by
+from sesmailengine.handlers.core.streaks import entries_up_to, streak_length
 
 
 def parse(event: dict, sns_id: str = "sns-1"):
@@ -155,11 +154,11 @@ def test_a_stronger_suppression_reason_replaces_only_weaker_ones() -> None:
     assert replaceable_by(R.UNSUBSCRIBE) == ()
 
 
-def test_settings_default_and_validate_the_threshold() -> None:
+def test_the_environment_defaults_and_validates_the_threshold() -> None:
     env = {"TRACKING_TABLE": "t", "SUPPRESSION_TABLE": "s", "EVENT_BUS_NAME": "b"}
-    settings = FeedbackSettings.from_env(env)
+    settings = FeedbackEnvironment.from_env(env)
     assert (settings.soft_bounce_threshold, settings.status_event_source) == (3, "sesmailengine")
     with pytest.raises(ConfigurationError, match="SOFT_BOUNCE_THRESHOLD"):
-        FeedbackSettings.from_env(env | {"SOFT_BOUNCE_THRESHOLD": "0"})
-    with pytest.raises(ConfigurationError, match="EVENT_BUS_NAME"):
-        FeedbackSettings.from_env({"TRACKING_TABLE": "t", "SUPPRESSION_TABLE": "s"})
+        FeedbackEnvironment.from_env(env | {"SOFT_BOUNCE_THRESHOLD": "0"})
+    with pytest.raises(ConfigurationError, match="EVENT_BUS_NAME: missing"):
+        FeedbackEnvironment.from_env({"TRACKING_TABLE": "t", "SUPPRESSION_TABLE": "s"})

@@ -1,0 +1,162 @@
+"""What an SES event does to an email: the status it moves to, the attributes it records,
+the recipients it suppresses at once, and the ``Email Status Changed`` event it produces
+(kept in the item's ``pendingEvents`` outbox until it is published).
+
+Pure Python: the feedback processor's flow (:mod:`handlers.feedback`) applies these rules
+through the adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from .events import StatusChangedDetail
+from .notifications import Feedback, Kind
+from .statuses import Status, SuppressionReason
+
+# -- finding the email -----------------------------------------------------------------------
+
+LOOKUP_GRACE = timedelta(minutes=5)
+"""An email that cannot be found while its ``mail.timestamp`` is younger than this is retried:
+the sender may not have recorded the SES message id yet, and the ``ses-message-id-index`` is
+eventually consistent. Older, it is an email we never sent (or whose item expired)."""
+
+
+class NotYetVisible(Exception):
+    """The email is not found yet although the event is recent: retry the invocation."""
+
+
+def is_recent(feedback: Feedback, now: datetime) -> bool:
+    """Whether a miss may still be the index catching up (see :data:`LOOKUP_GRACE`)."""
+    return now - feedback.sent_at < LOOKUP_GRACE
+
+
+# -- what the tracking item records -----------------------------------------------------------
+
+TIMESTAMP_ATTRIBUTES: dict[Kind, str] = {
+    Kind.DELIVERY: "deliveredAt",
+    Kind.HARD_BOUNCE: "bouncedAt",
+    Kind.SOFT_BOUNCE: "softBouncedAt",
+    Kind.COMPLAINT: "complainedAt",
+    Kind.REJECT: "rejectedAt",
+    Kind.RENDERING_FAILURE: "renderingFailedAt",
+    Kind.DELIVERY_DELAY: "deliveryDelayedAt",
+    Kind.OPEN: "openedAt",
+    Kind.CLICK: "clickedAt",
+}
+"""The item attribute holding when each kind of event first happened (SES's own time)."""
+
+COUNTERS = {Kind.OPEN: "opens", Kind.CLICK: "clicks"}
+"""Item attributes counting every open and click."""
+
+# -- status transitions -----------------------------------------------------------------------
+
+RANK: dict[str, int] = {
+    Status.PROCESSING: 0,
+    Status.SENT: 1,
+    Status.SUPPRESSED: 1,
+    Status.DELIVERED: 2,
+    Status.SOFT_BOUNCED: 3,
+    Status.FAILED: 4,
+    Status.BOUNCED: 5,
+    Status.COMPLAINED: 6,
+}
+"""Statuses only move up this order, so the result does not depend on the order events
+arrive in. A status this code does not know outranks everything: it is never overwritten."""
+
+
+def next_status(current: str | None, incoming: Status | None) -> Status | None:
+    """The status after an event that reports ``incoming``; None when the status stays.
+
+    ``delivered`` never returns to ``sent``; a late ``Delivery`` after a ``Complaint`` keeps
+    ``complained``; ``bounced`` and ``complained`` are final (a complaint still outranks a bounce,
+    possible only for mail with several recipients); a transient bounce reported after a delivery
+    (an asynchronous bounce) is ``soft_bounced``. Delays, opens and clicks never change it.
+    """
+    if incoming is None:
+        return None
+    if current is None:
+        return incoming
+    if RANK[incoming] > RANK.get(current, len(RANK) + 1):
+        return incoming
+    return None
+
+
+def immediate_suppressions(feedback: Feedback) -> list[tuple[str, SuppressionReason]]:
+    """Recipients suppressed by this event alone: every hard-bounced and complaining one.
+    ``Reject`` and ``RenderingFailure`` never suppress; soft bounces go through the streak."""
+    reason = {
+        Kind.HARD_BOUNCE: SuppressionReason.HARD_BOUNCE,
+        Kind.COMPLAINT: SuppressionReason.COMPLAINT,
+    }.get(feedback.kind)
+    if reason is None:
+        return []
+    return [(address, reason) for address in feedback.recipients]
+
+
+BOUNCES = (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE)
+
+
+def status_attributes(feedback: Feedback) -> dict[str, str]:
+    """What the item records about a status this event sets: the bounce details, or why it
+    failed. Written only when the status changes, so they always describe the current one."""
+    if feedback.kind in BOUNCES:
+        values = {
+            "bounceType": feedback.bounce_type,
+            "bounceSubType": feedback.bounce_sub_type,
+            "diagnosticCode": feedback.diagnostic_code,
+        }
+        return {name: value for name, value in values.items() if value}
+    if feedback.status is Status.FAILED and feedback.reason:
+        return {"statusReason": feedback.reason}
+    return {}
+
+
+# -- the status event and its outbox ----------------------------------------------------------
+
+
+def status_changed(
+    item: Mapping[str, Any], feedback: Feedback, status: Status
+) -> StatusChangedDetail:
+    """The ``Email Status Changed`` detail for ``item`` moving to ``status``."""
+    metadata = item.get("metadata")
+    bounce = feedback.kind in BOUNCES
+    return StatusChangedDetail(
+        emailId=str(item["emailId"]),
+        status=status.value,
+        previousStatus=item.get("status"),
+        toEmail=item.get("toEmail"),
+        templateName=item.get("templateName"),
+        sesMessageId=feedback.ses_message_id,
+        timestamp=feedback.timestamp,
+        statusReason=feedback.reason if status is Status.FAILED else None,
+        metadata=metadata if isinstance(metadata, dict) else None,
+        bounceType=feedback.bounce_type if bounce else None,
+        bounceSubType=feedback.bounce_sub_type if bounce else None,
+        diagnosticCode=feedback.diagnostic_code if bounce else None,
+    )
+
+
+def outbox_entry(key: str, detail: StatusChangedDetail) -> str:
+    """An element of the item's ``pendingEvents`` set: the event, tagged with the key of the
+    feedback that produced it."""
+    return json.dumps({"key": key, "detail": detail.to_detail()}, sort_keys=True, default=str)
+
+
+def outbox_entries_for(item: Mapping[str, Any], key: str) -> list[str]:
+    """The events ``key`` left unpublished on ``item``."""
+    return sorted(entry for entry in item.get("pendingEvents") or () if _entry_key(entry) == key)
+
+
+def outbox_detail(entry: str) -> StatusChangedDetail:
+    return StatusChangedDetail.model_validate(json.loads(entry)["detail"])
+
+
+def _entry_key(entry: str) -> str | None:
+    try:
+        return json.loads(entry).get("key")
+    except (TypeError, ValueError, AttributeError):
+        return None
