@@ -42,12 +42,12 @@ from .aws.templates import TemplateStore
 from .aws.tracking import Claim, ConditionFailed, Finish, TrackingTable, WriteError, Written, iso
 from .core.brand import engine_variables
 from .core.compose import OutgoingEmail, compose
+from .core.environment import SenderEnvironment
 from .core.errors import NotFound, Rejected, TemplateInvalid, Throttled, TransientError
 from .core.events import StatusChangedDetail
 from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untrackable, parse_body
 from .core.ratelimit import TokenBucket
 from .core.rendering import RenderFailed, render
-from .core.settings import SenderSettings
 from .core.statuses import Category, Outcome, Status, blocks, failure_kind
 from .core.unsubscribe_tokens import list_unsubscribe_headers, sign, unsubscribe_link
 
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
 # The entry point's logger, whatever the environment held when this module was imported
 # (a child named after an unset service would log nowhere).
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "email-sender", child=True)
+logger = Logger(service=SenderEnvironment.powertools(os.environ).service_name, child=True)
 
 MAX_SEND_THREADS = 10
 DEADLINE_MARGIN_MS = 5_000
@@ -66,7 +66,7 @@ DEADLINE_MARGIN_MS = 5_000
 class Adapters:
     """Everything the batch talks to, built from the settings once per container."""
 
-    def __init__(self, settings: SenderSettings):
+    def __init__(self, settings: SenderEnvironment):
         self.tracking = TrackingTable(settings.tracking_table)
         self.suppression = SuppressionList(settings.suppression_table)
         self.templates = TemplateStore(
@@ -81,7 +81,7 @@ class Adapters:
 
 
 @functools.cache
-def adapters_for(settings: SenderSettings) -> Adapters:
+def adapters_for(settings: SenderEnvironment) -> Adapters:
     """Adapters live as long as the container (caches, rate bucket, clients)."""
     return Adapters(settings)
 
@@ -95,7 +95,7 @@ def reset(session: Any = None) -> None:
 
 def process_event(event: dict[str, Any], context: Any, metrics: Any) -> dict[str, list]:
     """Handle one SQS event; returns the partial batch response."""
-    settings = SenderSettings.from_env(os.environ)
+    settings = SenderEnvironment.from_env(os.environ)
     records = SqsEvent.model_validate(event).Records
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     run = BatchRun(records, settings, adapters_for(settings), remaining)
@@ -155,7 +155,7 @@ class BatchRun:
     def __init__(
         self,
         records: list[SqsRecord],
-        settings: SenderSettings,
+        settings: SenderEnvironment,
         adapters: Adapters,
         remaining_ms: Callable[[], int] | None = None,
     ):
