@@ -39,7 +39,14 @@ from pydantic import ValidationError
 from .aws import clients
 from .aws.events import StatusEventPublisher
 from .aws.suppression import SuppressionList
-from .aws.tracking import TrackingTable
+from .aws.tracking import (
+    ConditionFailed,
+    FeedbackUpdate,
+    FeedbackWritten,
+    StreakIncrement,
+    TrackingTable,
+    WriteError,
+)
 from .core.environment import FeedbackEnvironment
 from .core.errors import TransientError
 from .core.events import iso
@@ -89,13 +96,6 @@ from .core.streaks import (
     streak_key,
     streak_length,
     streak_reached,
-)
-from .core.tracking import (
-    ConditionFailed,
-    FeedbackUpdate,
-    FeedbackWritten,
-    StreakIncrement,
-    WriteError,
 )
 
 # The entry point's logger, whatever the environment held when this module was imported
