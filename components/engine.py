@@ -7,11 +7,19 @@ import pulumi_aws as aws
 
 from .artifact import TEMPLATES_PACKAGE, LambdaArtifacts, deployable_artifacts, package_folder
 from .feedback import Feedback, FeedbackArgs
-from .function import LambdaCode
+from .function import FunctionDefaults, LambdaCode
 from .ingestion import Ingestion, IngestionArgs
-from .monitoring import Monitoring, MonitoringArgs
-from .naming import Named, SharedState, component_type
-from .sending import Sending, SendingArgs
+from .monitoring import AlarmThresholds, Monitoring, MonitoringArgs
+from .naming import Named, SharedState, child_options, component_type
+from .sending import (
+    Brand,
+    Sender,
+    SenderTuning,
+    Sending,
+    SendingArgs,
+    SendingDomain,
+    UnsubscribeLinks,
+)
 from .settings import EngineSettings
 from .storage import Storage, StorageArgs
 from .unsubscribe import Unsubscribe, UnsubscribeArgs
@@ -54,95 +62,26 @@ class EmailEngine(pulumi.ComponentResource):
         them (pip, for the functions' architecture: see the README's "The Lambda artifact"),
         unless a `sesmailengine.testing.prebuilt_artifacts` block provides them."""
         super().__init__(component_type("EmailEngine"), name, {}, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        default_name = f"{name}-{pulumi.get_stack()}"
+        self._name = name
+        self._default_name = f"{name}-{pulumi.get_stack()}"
 
-        storage = Storage(
-            f"{name}-storage",
-            StorageArgs(
-                protect_data=settings.protect_data,
-                starter_templates_dir=(
-                    package_folder(TEMPLATES_PACKAGE) if settings.upload_starter_templates else None
-                ),
-            ),
-            opts=child,
+        storage = self._storage(settings)
+        ingestion = self._ingestion(settings)
+        functions = FunctionDefaults(
+            code=self._lambda_code(settings, lambda_artifacts),
+            log_level=settings.log_level,
+            log_retention_days=settings.log_retention_days,
         )
-        ingestion = Ingestion(
-            f"{name}-ingestion",
-            IngestionArgs(
-                bus_name=settings.event_bus_name or default_name,
-                visibility_timeout_seconds=settings.queue_visibility_timeout_seconds,
-                allowed_sources=settings.allowed_sources,
-                allowed_source_accounts=settings.allowed_source_accounts,
-                rule_retry_attempts=settings.rule_retry_attempts,
-                rule_max_event_age_seconds=settings.rule_max_event_age_seconds,
-            ),
-            opts=child,
-        )
-        code = self._lambda_code(name, settings, lambda_artifacts)
         state = SharedState(
             tracking_table=Named(storage.tracking_table_name, storage.tracking_table_arn),
             suppression_table=Named(storage.suppression_table_name, storage.suppression_table_arn),
             bus=Named(ingestion.bus_name, ingestion.bus_arn),
         )
-        unsubscribe = Unsubscribe(
-            f"{name}-unsubscribe",
-            UnsubscribeArgs(
-                settings=settings,
-                code=code,
-                key_parameter_name=f"/{default_name}/unsubscribe-signing-key",
-                suppression_table=state.suppression_table,
-            ),
-            opts=child,
-        )
-        sending = Sending(
-            f"{name}-sending",
-            SendingArgs(
-                settings=settings,
-                code=code,
-                configuration_set_name=settings.configuration_set_name or default_name,
-                queue_arn=ingestion.queue_arn,
-                state=state,
-                template_bucket=Named(storage.template_bucket_name, storage.template_bucket_arn),
-                unsubscribe_url=unsubscribe.endpoint_url,
-                unsubscribe_key_parameter_name=unsubscribe.key_parameter_name,
-                unsubscribe_key_parameter_arn=unsubscribe.key_parameter_arn,
-            ),
-            opts=child,
-        )
-        feedback = Feedback(
-            f"{name}-feedback",
-            FeedbackArgs(
-                settings=settings,
-                code=code,
-                configuration_set_name=sending.configuration_set_name,
-                configuration_set_arn=sending.configuration_set_arn,
-                state=state,
-            ),
-            opts=child,
-        )
-        monitoring = Monitoring(
-            f"{name}-monitoring",
-            MonitoringArgs(
-                settings=settings,
-                code=code,
-                configuration_set_name=sending.configuration_set_name,
-                configuration_set_arn=sending.configuration_set_arn,
-                email_queue_name=ingestion.queue_name,
-                dead_letter_queue_names={
-                    "rule-dlq": ingestion.rule_dead_letter_queue_name,
-                    "email-dlq": ingestion.dead_letter_queue_name,
-                    "feedback-dlq": feedback.dead_letter_queue_name,
-                },
-                function_names={
-                    "email-sender": sending.sender_function_name,
-                    "feedback-processor": feedback.feedback_function_name,
-                    "unsubscribe-endpoint": unsubscribe.function_name,
-                },
-                sender_event_source_mapping_uuid=sending.event_source_mapping_uuid,
-                sender_event_source_mapping_arn=sending.event_source_mapping_arn,
-            ),
-            opts=child,
+        unsubscribe = self._unsubscribe(settings, functions, state)
+        sending = self._sending(settings, functions, state, storage, ingestion, unsubscribe)
+        feedback = self._feedback(settings, functions, state, sending)
+        monitoring = self._monitoring(
+            settings, functions, ingestion, unsubscribe, sending, feedback
         )
 
         self.event_bus_name = ingestion.bus_name
@@ -192,20 +131,186 @@ class EmailEngine(pulumi.ComponentResource):
             "mailFromDomain": self.mail_from_domain,
         }
 
+    def _storage(self, settings: EngineSettings) -> Storage:
+        templates = package_folder(TEMPLATES_PACKAGE) if settings.upload_starter_templates else None
+        return Storage(
+            f"{self._name}-storage",
+            StorageArgs(protect_data=settings.protect_data, starter_templates_dir=templates),
+            opts=child_options(self),
+        )
+
+    def _ingestion(self, settings: EngineSettings) -> Ingestion:
+        return Ingestion(
+            f"{self._name}-ingestion",
+            IngestionArgs(
+                bus_name=settings.event_bus_name or self._default_name,
+                visibility_timeout_seconds=settings.queue_visibility_timeout_seconds,
+                allowed_sources=settings.allowed_sources,
+                allowed_source_accounts=settings.allowed_source_accounts,
+                rule_retry_attempts=settings.rule_retry_attempts,
+                rule_max_event_age_seconds=settings.rule_max_event_age_seconds,
+            ),
+            opts=child_options(self),
+        )
+
+    def _unsubscribe(
+        self, settings: EngineSettings, functions: FunctionDefaults, state: SharedState
+    ) -> Unsubscribe:
+        return Unsubscribe(
+            f"{self._name}-unsubscribe",
+            UnsubscribeArgs(
+                functions=functions,
+                brand_name=settings.brand_display_name,
+                key_parameter_name=f"/{self._default_name}/unsubscribe-signing-key",
+                suppression_table=state.suppression_table,
+            ),
+            opts=child_options(self),
+        )
+
+    def _sending(
+        self,
+        settings: EngineSettings,
+        functions: FunctionDefaults,
+        state: SharedState,
+        storage: Storage,
+        ingestion: Ingestion,
+        unsubscribe: Unsubscribe,
+    ) -> Sending:
+        return Sending(
+            f"{self._name}-sending",
+            SendingArgs(
+                functions=functions,
+                tuning=SenderTuning(
+                    memory_mb=settings.sender_memory_mb,
+                    timeout_seconds=settings.sender_timeout_seconds,
+                    batch_size=settings.batch_size,
+                    max_batching_window_seconds=settings.max_batching_window_seconds,
+                    maximum_concurrency=settings.maximum_concurrency,
+                    max_send_rate=settings.max_send_rate,
+                    # A claim older than one visibility timeout belongs to a crashed invocation.
+                    claim_timeout_seconds=settings.queue_visibility_timeout_seconds,
+                    template_cache_seconds=settings.template_cache_seconds,
+                    tracking_ttl_days=settings.tracking_ttl_days,
+                    status_event_source=settings.status_event_source,
+                ),
+                configuration_set_name=settings.configuration_set_name or self._default_name,
+                sender=Sender(
+                    email=settings.default_sender_email,
+                    name=settings.default_sender_name,
+                    domain=settings.sender_domain,
+                ),
+                domain=(
+                    SendingDomain(
+                        name=settings.sending_domain,
+                        hosted_zone_id=settings.hosted_zone_id,
+                        mail_from_subdomain=settings.mail_from_subdomain,
+                        dmarc_policy=settings.dmarc_policy,
+                        dmarc_report_email=settings.dmarc_report_email,
+                    )
+                    if settings.sending_domain
+                    else None
+                ),
+                brand=Brand(
+                    name=settings.brand_display_name,
+                    url=settings.brand_url,
+                    logo_url=settings.brand_logo_url,
+                    address=settings.brand_address,
+                    primary_color=settings.brand_primary_color,
+                    background_color=settings.brand_background_color,
+                    text_color=settings.brand_text_color,
+                ),
+                queue_arn=ingestion.queue_arn,
+                state=state,
+                template_bucket=Named(storage.template_bucket_name, storage.template_bucket_arn),
+                unsubscribe=UnsubscribeLinks(
+                    url=unsubscribe.endpoint_url,
+                    key_parameter_name=unsubscribe.key_parameter_name,
+                    key_parameter_arn=unsubscribe.key_parameter_arn,
+                    token_days=settings.unsubscribe_link_days,
+                    mailto=settings.unsubscribe_mailto,
+                ),
+            ),
+            opts=child_options(self),
+        )
+
+    def _feedback(
+        self,
+        settings: EngineSettings,
+        functions: FunctionDefaults,
+        state: SharedState,
+        sending: Sending,
+    ) -> Feedback:
+        return Feedback(
+            f"{self._name}-feedback",
+            FeedbackArgs(
+                functions=functions,
+                memory_mb=settings.feedback_memory_mb,
+                timeout_seconds=settings.feedback_timeout_seconds,
+                track_opens_and_clicks=settings.track_opens_and_clicks,
+                soft_bounce_threshold=settings.soft_bounce_threshold,
+                status_event_source=settings.status_event_source,
+                configuration_set_name=sending.configuration_set_name,
+                configuration_set_arn=sending.configuration_set_arn,
+                state=state,
+            ),
+            opts=child_options(self),
+        )
+
+    def _monitoring(
+        self,
+        settings: EngineSettings,
+        functions: FunctionDefaults,
+        ingestion: Ingestion,
+        unsubscribe: Unsubscribe,
+        sending: Sending,
+        feedback: Feedback,
+    ) -> Monitoring:
+        return Monitoring(
+            f"{self._name}-monitoring",
+            MonitoringArgs(
+                functions=functions,
+                thresholds=AlarmThresholds(
+                    bounce_rate_percent=settings.bounce_rate_alarm_percent,
+                    complaint_rate_percent=settings.complaint_rate_alarm_percent,
+                    lambda_errors=settings.lambda_errors_alarm_threshold,
+                    queue_age_seconds=settings.queue_age_alarm_seconds,
+                ),
+                admin_email=settings.admin_email,
+                sending_brake=settings.sending_brake,
+                configuration_set_name=sending.configuration_set_name,
+                configuration_set_arn=sending.configuration_set_arn,
+                email_queue_name=ingestion.queue_name,
+                dead_letter_queue_names={
+                    "rule-dlq": ingestion.rule_dead_letter_queue_name,
+                    "email-dlq": ingestion.dead_letter_queue_name,
+                    "feedback-dlq": feedback.dead_letter_queue_name,
+                },
+                function_names={
+                    "email-sender": sending.sender_function_name,
+                    "feedback-processor": feedback.feedback_function_name,
+                    "unsubscribe-endpoint": unsubscribe.function_name,
+                },
+                sender_event_source_mapping_uuid=sending.event_source_mapping_uuid,
+                sender_event_source_mapping_arn=sending.event_source_mapping_arn,
+            ),
+            opts=child_options(self),
+        )
+
     def _lambda_code(
-        self, name: str, settings: EngineSettings, prebuilt: LambdaArtifacts | None
+        self, settings: EngineSettings, prebuilt: LambdaArtifacts | None
     ) -> LambdaCode:
+        """The function zip, and a layer built from the dependencies zip."""
         python_version = settings.lambda_runtime.removeprefix("python")
         artifacts = prebuilt or deployable_artifacts(settings.lambda_architecture, python_version)
         layer = aws.lambda_.LayerVersion(
-            f"{name}-dependencies",
-            layer_name=f"{name}-{pulumi.get_stack()}-dependencies",
+            f"{self._name}-dependencies",
+            layer_name=f"{self._default_name}-dependencies",
             description="sesmailengine handlers' third-party dependencies",
             code=pulumi.FileArchive(str(artifacts.layer_zip)),
             source_code_hash=artifacts.layer_hash,
             compatible_runtimes=[settings.lambda_runtime],
             compatible_architectures=[settings.lambda_architecture],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self),
         )
         return LambdaCode(
             archive=pulumi.FileArchive(str(artifacts.code_zip)),

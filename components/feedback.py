@@ -8,13 +8,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
-from .naming import METRICS_NAMESPACE, SharedState, component_type
+from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
+from .handlers.core.environment import FeedbackEnvironment
+from .naming import SharedState, child_options, component_type
 from .policies import policy_document
 from .queues import allow_only_source_to_send, durable_queue
-from .settings import EngineSettings
 
 FEEDBACK_HANDLER = "handlers.feedback_processor.handler"
+INVOKE_RETRY_ATTEMPTS = 2
+INVOKE_MAX_EVENT_AGE_SECONDS = 6 * 3600
 
 # What SES publishes to the topic. SEND is left out: the sender records sends itself.
 FEEDBACK_EVENT_TYPES = (
@@ -30,12 +32,22 @@ ENGAGEMENT_EVENT_TYPES = ("OPEN", "CLICK")
 
 @dataclass
 class FeedbackArgs:
-    settings: EngineSettings
-    """Feedback tunables: timeout, memory, soft-bounce threshold, open/click tracking."""
-    code: LambdaCode
-    """Function archive and dependency layer."""
+    functions: FunctionDefaults
+    """Code and log settings of the feedback processor."""
+    memory_mb: int
+    """Memory of the feedback processor."""
+    timeout_seconds: int
+    """Timeout of the feedback processor."""
+    track_opens_and_clicks: bool
+    """Also publish SES open and click events."""
+    soft_bounce_threshold: int
+    """Consecutive soft bounces that suppress an address."""
+    status_event_source: str
+    """`source` of the status events the processor puts on the bus."""
     configuration_set_name: pulumi.Input[str]
+    """The configuration set whose events SES publishes to the topic."""
     configuration_set_arn: pulumi.Input[str]
+    """Its ARN: the only source SES may publish to the topic for."""
     state: SharedState
     """The tables and the bus."""
 
@@ -54,20 +66,18 @@ class Feedback(pulumi.ComponentResource):
         self, name: str, args: FeedbackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(component_type("Feedback"), name, {}, opts)
-        settings = args.settings
-        child = pulumi.ResourceOptions(parent=self)
 
-        topic = aws.sns.Topic(f"{name}-ses-events", opts=child)
+        topic = aws.sns.Topic(f"{name}-ses-events", opts=child_options(self))
         topic_policy = aws.sns.TopicPolicy(
             f"{name}-ses-events-policy",
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, args.configuration_set_arn).apply(
                 lambda arns: _only_ses_for_configuration_set(*arns)
             ),
-            opts=child,
+            opts=child_options(self),
         )
         event_types = list(FEEDBACK_EVENT_TYPES)
-        if settings.track_opens_and_clicks:
+        if args.track_opens_and_clicks:
             event_types += ENGAGEMENT_EVENT_TYPES
         aws.sesv2.ConfigurationSetEventDestination(
             f"{name}-ses-event-destination",
@@ -79,7 +89,7 @@ class Feedback(pulumi.ComponentResource):
                 "sns_destination": {"topic_arn": topic.arn},
             },
             # SES checks that it may publish when the destination is created.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[topic_policy]),
+            opts=child_options(self, depends_on=[topic_policy]),
         )
 
         # One queue keeps both kinds of failure: SNS's undeliverable messages (the SNS
@@ -95,33 +105,23 @@ class Feedback(pulumi.ComponentResource):
         processor = LambdaFunction(
             f"{name}-processor",
             LambdaFunctionArgs(
-                code=args.code,
+                defaults=args.functions,
                 handler=FEEDBACK_HANDLER,
                 description="sesmailengine: applies SES feedback to tracking and suppression",
-                memory_mb=settings.feedback_memory_mb,
-                timeout_seconds=settings.feedback_timeout_seconds,
-                log_retention_days=settings.log_retention_days,
-                log_level=settings.log_level,
-                environment={
-                    "TRACKING_TABLE": args.state.tracking_table.name,
-                    "SUPPRESSION_TABLE": args.state.suppression_table.name,
-                    "EVENT_BUS_NAME": args.state.bus.name,
-                    "STATUS_EVENT_SOURCE": settings.status_event_source,
-                    "SOFT_BOUNCE_THRESHOLD": str(settings.soft_bounce_threshold),
-                    "POWERTOOLS_SERVICE_NAME": "feedback-processor",
-                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                },
+                memory_mb=args.memory_mb,
+                timeout_seconds=args.timeout_seconds,
+                environment=_processor_environment(args),
                 policy_statements=_processor_statements(args),
                 dead_letter_queue_arn=dead_letter_queue.arn,
             ),
-            opts=child,
+            opts=child_options(self),
         )
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-processor-retries",
             function_name=processor.function_name,
-            maximum_retry_attempts=2,
-            maximum_event_age_in_seconds=6 * 3600,
-            opts=child,
+            maximum_retry_attempts=INVOKE_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=INVOKE_MAX_EVENT_AGE_SECONDS,
+            opts=child_options(self),
         )
         permission = aws.lambda_.Permission(
             f"{name}-processor-invoke",
@@ -129,7 +129,7 @@ class Feedback(pulumi.ComponentResource):
             function=processor.function_name,
             principal="sns.amazonaws.com",
             source_arn=topic.arn,
-            opts=child,
+            opts=child_options(self),
         )
         aws.sns.TopicSubscription(
             f"{name}-processor-subscription",
@@ -139,7 +139,7 @@ class Feedback(pulumi.ComponentResource):
             redrive_policy=dead_letter_queue.arn.apply(
                 lambda arn: json.dumps({"deadLetterTargetArn": arn})
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, dlq_policy]),
+            opts=child_options(self, depends_on=[permission, dlq_policy]),
         )
 
         self.topic_arn = topic.arn
@@ -174,6 +174,17 @@ def _only_ses_for_configuration_set(topic_arn: str, configuration_set_arn: str) 
                 }
             },
         }
+    )
+
+
+def _processor_environment(args: FeedbackArgs) -> pulumi.Output[dict[str, str]]:
+    return function_environment(
+        FeedbackEnvironment,
+        tracking_table=args.state.tracking_table.name,
+        suppression_table=args.state.suppression_table.name,
+        event_bus_name=args.state.bus.name,
+        status_event_source=args.status_event_source,
+        soft_bounce_threshold=args.soft_bounce_threshold,
     )
 
 

@@ -1,14 +1,18 @@
-"""One Python Lambda function with its own log group, role and least-privilege policy."""
+"""One Python Lambda function with its own log group, role and least-privilege policy; the
+settings every function of an engine shares (`FunctionDefaults`); and its environment, built
+from the handler's own typed model (`function_environment`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from .naming import component_type
+from .handlers.core.environment import FunctionEnvironment
+from .naming import child_options, component_type
 from .policies import policy_document
 
 
@@ -28,10 +32,22 @@ class LambdaCode:
     """`arm64` or `x86_64`."""
 
 
-@dataclass
-class LambdaFunctionArgs:
+@dataclass(frozen=True)
+class FunctionDefaults:
+    """What every function of an engine shares, set once from the engine's settings."""
+
     code: LambdaCode
     """Archive, layer and runtime."""
+    log_level: str
+    """Application log level (Lambda advanced logging controls; Powertools honours it)."""
+    log_retention_days: int
+    """Days CloudWatch keeps each function's logs."""
+
+
+@dataclass
+class LambdaFunctionArgs:
+    defaults: FunctionDefaults
+    """Code and log settings shared by every function of the engine."""
     handler: str
     """Entry point, e.g. `handlers.email_sender.handler`."""
     description: str
@@ -40,12 +56,8 @@ class LambdaFunctionArgs:
     """Memory size in MB."""
     timeout_seconds: int
     """Timeout in seconds."""
-    log_retention_days: int
-    """Days CloudWatch keeps the function's logs."""
-    log_level: str
-    """Application log level (Lambda advanced logging controls; Powertools honours it)."""
-    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Environment variables."""
+    environment: pulumi.Input[Mapping[str, str]]
+    """Environment variables, from `function_environment`."""
     policy_statements: Sequence[pulumi.Input[Mapping[str, object]]] = ()
     """IAM statements the function needs beyond writing its own logs."""
     dead_letter_queue_arn: pulumi.Input[str] | None = None
@@ -66,10 +78,10 @@ class LambdaFunction(pulumi.ComponentResource):
         self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(component_type("LambdaFunction"), name, {}, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        defaults = args.defaults
 
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=args.log_retention_days, opts=child
+            f"{name}-logs", retention_in_days=defaults.log_retention_days, opts=child_options(self)
         )
         role = aws.iam.Role(
             f"{name}-role",
@@ -80,7 +92,7 @@ class LambdaFunction(pulumi.ComponentResource):
                     "Action": "sts:AssumeRole",
                 }
             ),
-            opts=child,
+            opts=child_options(self),
         )
         # The log group exists before the function, so the role needs no logs:CreateLogGroup.
         log_statement = log_group.arn.apply(
@@ -105,22 +117,22 @@ class LambdaFunction(pulumi.ComponentResource):
             f"{name}-policy",
             role=role.id,
             policy=pulumi.Output.all(*statements).apply(lambda all_: policy_document(*all_)),
-            opts=child,
+            opts=child_options(self),
         )
         function = aws.lambda_.Function(
             f"{name}-function",
             description=args.description,
-            runtime=args.code.runtime,
-            architectures=[args.code.architecture],
+            runtime=defaults.code.runtime,
+            architectures=[defaults.code.architecture],
             handler=args.handler,
-            code=args.code.archive,
-            source_code_hash=args.code.source_code_hash,
-            layers=[args.code.layer_arn],
+            code=defaults.code.archive,
+            source_code_hash=defaults.code.source_code_hash,
+            layers=[defaults.code.layer_arn],
             role=role.arn,
             memory_size=args.memory_mb,
             reserved_concurrent_executions=args.reserved_concurrency,
             timeout=args.timeout_seconds,
-            environment={"variables": dict(args.environment)},
+            environment={"variables": args.environment},
             dead_letter_config=(
                 {"target_arn": args.dead_letter_queue_arn}
                 if args.dead_letter_queue_arn is not None
@@ -129,11 +141,11 @@ class LambdaFunction(pulumi.ComponentResource):
             logging_config={
                 "log_format": "JSON",
                 "log_group": log_group.name,
-                "application_log_level": args.log_level,
+                "application_log_level": defaults.log_level,
                 "system_log_level": "WARN",
             },
             # The policy must be in place before the function can run (and be subscribed).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=child_options(self, depends_on=[policy]),
         )
 
         self.function_name = function.name
@@ -148,3 +160,12 @@ class LambdaFunction(pulumi.ComponentResource):
                 "log_group_name": self.log_group_name,
             }
         )
+
+
+def function_environment(
+    model: type[FunctionEnvironment], **values: pulumi.Input[Any]
+) -> pulumi.Output[dict[str, str]]:
+    """A function's environment variables: `values` (keyed by the model's field names),
+    validated by the model the handler reads them with, which also adds the Powertools
+    service name and metrics namespace. Unset (None or empty) values are left out."""
+    return pulumi.Output.all(**values).apply(lambda resolved: model(**resolved).variables())

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .naming import component_type
+from .handlers.core.events import EMAIL_REQUEST
+from .naming import child_options, component_type
 from .policies import policy_document
 from .queues import allow_only_source_to_send, durable_queue
 
-EMAIL_REQUEST_DETAIL_TYPE = "Email Request"
 MAX_RECEIVE_COUNT = 3
 LONG_POLL_SECONDS = 20
 
@@ -57,7 +57,7 @@ class Ingestion(pulumi.ComponentResource):
         self._name = name
         self._args = args
 
-        bus = aws.cloudwatch.EventBus(f"{name}-bus", name=args.bus_name, opts=self._child())
+        bus = aws.cloudwatch.EventBus(f"{name}-bus", name=args.bus_name, opts=child_options(self))
         if args.allowed_source_accounts:
             self._cross_account_policy(bus)
         rule = aws.cloudwatch.EventRule(
@@ -65,7 +65,7 @@ class Ingestion(pulumi.ComponentResource):
             event_bus_name=bus.name,
             description="Routes Email Request events to the email queue",
             event_pattern=json.dumps(email_request_pattern(args.allowed_sources)),
-            opts=self._child(),
+            opts=child_options(self),
         )
         dead_letter_queue = durable_queue(f"{name}-email-dlq", self)
         queue = durable_queue(
@@ -85,7 +85,7 @@ class Ingestion(pulumi.ComponentResource):
             redrive_allow_policy=queue.arn.apply(
                 lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
             ),
-            opts=self._child(),
+            opts=child_options(self),
         )
         rule_dead_letter_queue = durable_queue(f"{name}-rule-dlq", self)
         policies = [
@@ -109,7 +109,7 @@ class Ingestion(pulumi.ComponentResource):
                 "maximum_event_age_in_seconds": args.rule_max_event_age_seconds,
             },
             # Without the queue policies the first deliveries would be refused.
-            opts=self._child(depends_on=policies),
+            opts=child_options(self, depends_on=policies),
         )
 
         self.bus_name = bus.name
@@ -134,9 +134,6 @@ class Ingestion(pulumi.ComponentResource):
             }
         )
 
-    def _child(self, **kwargs: object) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
     def _cross_account_policy(self, bus: aws.cloudwatch.EventBus) -> None:
         accounts = list(self._args.allowed_source_accounts)
         policy = bus.arn.apply(
@@ -148,20 +145,21 @@ class Ingestion(pulumi.ComponentResource):
                     "Action": "events:PutEvents",
                     "Resource": arn,
                     # Other accounts may request email, not inject status events.
-                    "Condition": {
-                        "StringEquals": {"events:detail-type": EMAIL_REQUEST_DETAIL_TYPE}
-                    },
+                    "Condition": {"StringEquals": {"events:detail-type": EMAIL_REQUEST}},
                 }
             )
         )
         aws.cloudwatch.EventBusPolicy(
-            f"{self._name}-bus-policy", event_bus_name=bus.name, policy=policy, opts=self._child()
+            f"{self._name}-bus-policy",
+            event_bus_name=bus.name,
+            policy=policy,
+            opts=child_options(self),
         )
 
 
 def email_request_pattern(allowed_sources: Sequence[str] = ()) -> dict[str, list[str]]:
     """The EventBridge pattern that selects Email Request events."""
-    pattern = {"detail-type": [EMAIL_REQUEST_DETAIL_TYPE]}
+    pattern = {"detail-type": [EMAIL_REQUEST]}
     if allowed_sources:
         pattern["source"] = list(allowed_sources)
     return pattern

@@ -1,39 +1,69 @@
-"""Monitoring: reputation, error, DLQ and backlog alarms, a dashboard, and the sending brake."""
+"""Monitoring: reputation, error, DLQ and backlog alarms, the dashboard, and the sending brake."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
-from .naming import METRICS_NAMESPACE, component_type
-from .settings import EngineSettings
+from .dashboard import (
+    AWS_BOUNCE_PAUSE,
+    AWS_BOUNCE_REVIEW,
+    AWS_COMPLAINT_PAUSE,
+    AWS_COMPLAINT_REVIEW,
+    DashboardResources,
+    dashboard_body,
+)
+from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
+from .handlers.core.environment import BrakeEnvironment
+from .naming import child_options, component_type, invoke_options
 
 BRAKE_HANDLER = "handlers.sending_brake.handler"
-# AWS's own limits, drawn on the dashboard next to ours.
-AWS_BOUNCE_REVIEW, AWS_BOUNCE_PAUSE = 0.05, 0.10
-AWS_COMPLAINT_REVIEW, AWS_COMPLAINT_PAUSE = 0.001, 0.005
+BRAKE_MEMORY_MB = 128
+BRAKE_TIMEOUT_SECONDS = 30
+BRAKED_ALARMS = ("bounce-rate", "complaint-rate")
+"""The alarms that also invoke the brake."""
+FIVE_MINUTES = 300
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """When each alarm fires."""
+
+    bounce_rate_percent: float
+    """SES bounce rate, in percent, held for two hours."""
+    complaint_rate_percent: float
+    """SES complaint rate, in percent, held for two hours."""
+    lambda_errors: int
+    """Errors of one function in 5 minutes, twice in a row."""
+    queue_age_seconds: int
+    """Age of the oldest Email Request in EmailQueue, for 10 minutes."""
 
 
 @dataclass
 class MonitoringArgs:
-    settings: EngineSettings
-    """Thresholds, admin email, brake flag."""
-    code: LambdaCode
-    """Function archive and dependency layer (for the brake)."""
+    functions: FunctionDefaults
+    """Code and log settings of the brake function."""
+    thresholds: AlarmThresholds
+    """When each alarm fires (the reputation ones are drawn on the dashboard too)."""
+    admin_email: str | None
+    """Subscribed to the alarm topic; None subscribes no one."""
+    sending_brake: bool
+    """Pause sending (configuration set and sender trigger) when a reputation alarm fires."""
     configuration_set_name: pulumi.Input[str]
+    """The configuration set the brake pauses and the dashboard names."""
     configuration_set_arn: pulumi.Input[str]
     email_queue_name: pulumi.Input[str]
+    """EmailQueue, whose backlog is alarmed on."""
     dead_letter_queue_names: Mapping[str, pulumi.Input[str]]
     """Label → name of every DLQ in the pipeline."""
     function_names: Mapping[str, pulumi.Input[str]]
     """Label → name of every Lambda function whose errors page someone."""
     sender_event_source_mapping_uuid: pulumi.Input[str]
+    """The sender's queue trigger, which the brake disables."""
     sender_event_source_mapping_arn: pulumi.Input[str]
 
 
@@ -65,26 +95,43 @@ class Monitoring(pulumi.ComponentResource):
     ) -> None:
         super().__init__(component_type("Monitoring"), name, {}, opts)
         self._name = name
-        settings = args.settings
 
-        topic = aws.sns.Topic(f"{name}-alarms", opts=self._child())
-        if settings.admin_email:
+        topic = aws.sns.Topic(f"{name}-alarms", opts=child_options(self))
+        if args.admin_email:
             aws.sns.TopicSubscription(
                 f"{name}-alarms-admin",
                 topic=topic.arn,
                 protocol="email",
-                endpoint=settings.admin_email,
-                opts=self._child(),
+                endpoint=args.admin_email,
+                opts=child_options(self),
             )
-        brake = self._brake(args) if settings.sending_brake else None
+        brake = self._brake(args) if args.sending_brake else None
+        alarms = self._alarms(args, topic, brake)
+        dashboard = self._dashboard(args)
 
+        self.alarm_topic_arn = topic.arn
+        self.alarm_names = pulumi.Output.all(*(a.name for a in alarms))
+        self.dashboard_name = dashboard.dashboard_name
+        self.brake_function_name = brake.function_name if brake else pulumi.Output.from_input(None)
+        self.register_outputs(
+            {
+                "alarm_topic_arn": self.alarm_topic_arn,
+                "dashboard_name": self.dashboard_name,
+                "brake_function_name": self.brake_function_name,
+            }
+        )
+
+    def _alarms(
+        self, args: MonitoringArgs, topic: aws.sns.Topic, brake: LambdaFunction | None
+    ) -> list[aws.cloudwatch.MetricAlarm]:
+        """Every alarm, notifying the topic; the reputation ones also invoke the brake."""
         alarms = {}
         for alarm in _alarms(args):
             actions: list[pulumi.Input[str]] = [topic.arn]
-            if brake is not None and alarm.key in ("bounce-rate", "complaint-rate"):
+            if brake is not None and alarm.key in BRAKED_ALARMS:
                 actions.append(brake.function_arn)
             alarms[alarm.key] = aws.cloudwatch.MetricAlarm(
-                f"{name}-{alarm.key}",
+                f"{self._name}-{alarm.key}",
                 alarm_description=alarm.description,
                 namespace=alarm.namespace,
                 metric_name=alarm.metric,
@@ -98,65 +145,58 @@ class Monitoring(pulumi.ComponentResource):
                 dimensions=alarm.dimensions,
                 alarm_actions=actions,
                 ok_actions=[topic.arn],
-                opts=self._child(),
+                opts=child_options(self),
             )
         if brake is not None:
-            for key in ("bounce-rate", "complaint-rate"):
+            for key in BRAKED_ALARMS:
                 aws.lambda_.Permission(
-                    f"{name}-{key}-brake-invoke",
+                    f"{self._name}-{key}-brake-invoke",
                     action="lambda:InvokeFunction",
                     function=brake.function_name,
                     principal="lambda.alarms.cloudwatch.amazonaws.com",
                     source_arn=alarms[key].arn,
-                    opts=self._child(),
+                    opts=child_options(self),
                 )
+        return list(alarms.values())
 
-        dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
-            dashboard_name=f"{name}-{pulumi.get_stack()}",
-            dashboard_body=pulumi.Output.all(
-                region=aws.get_region_output().region,
-                queue=args.email_queue_name,
-                dlqs=args.dead_letter_queue_names,
-                functions=args.function_names,
-                configuration_set=args.configuration_set_name,
-            ).apply(lambda values: json.dumps(_dashboard(settings, **values))),
-            opts=self._child(),
+    def _dashboard(self, args: MonitoringArgs) -> aws.cloudwatch.Dashboard:
+        thresholds = args.thresholds
+        resources = pulumi.Output.all(
+            region=aws.get_region_output(opts=invoke_options(self)).region,
+            configuration_set=args.configuration_set_name,
+            email_queue=args.email_queue_name,
+            dead_letter_queues=args.dead_letter_queue_names,
+            functions=args.function_names,
+        ).apply(lambda values: DashboardResources(**values))
+        return aws.cloudwatch.Dashboard(
+            f"{self._name}-dashboard",
+            dashboard_name=f"{self._name}-{pulumi.get_stack()}",
+            dashboard_body=resources.apply(
+                lambda resolved: json.dumps(
+                    dashboard_body(
+                        resolved,
+                        bounce_alarm_rate=thresholds.bounce_rate_percent / 100,
+                        complaint_alarm_rate=thresholds.complaint_rate_percent / 100,
+                    )
+                )
+            ),
+            opts=child_options(self),
         )
-
-        self.alarm_topic_arn = topic.arn
-        self.alarm_names = pulumi.Output.all(*(a.name for a in alarms.values()))
-        self.dashboard_name = dashboard.dashboard_name
-        self.brake_function_name = brake.function_name if brake else pulumi.Output.from_input(None)
-        self.register_outputs(
-            {
-                "alarm_topic_arn": self.alarm_topic_arn,
-                "dashboard_name": self.dashboard_name,
-                "brake_function_name": self.brake_function_name,
-            }
-        )
-
-    def _child(self) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self)
 
     def _brake(self, args: MonitoringArgs) -> LambdaFunction:
-        settings = args.settings
         return LambdaFunction(
             f"{self._name}-brake",
             LambdaFunctionArgs(
-                code=args.code,
+                defaults=args.functions,
                 handler=BRAKE_HANDLER,
                 description="sesmailengine: pauses sending when reputation alarms fire",
-                memory_mb=128,
-                timeout_seconds=30,
-                log_retention_days=settings.log_retention_days,
-                log_level=settings.log_level,
-                environment={
-                    "CONFIGURATION_SET": args.configuration_set_name,
-                    "SENDER_EVENT_SOURCE_MAPPING_UUID": args.sender_event_source_mapping_uuid,
-                    "POWERTOOLS_SERVICE_NAME": "sending-brake",
-                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                },
+                memory_mb=BRAKE_MEMORY_MB,
+                timeout_seconds=BRAKE_TIMEOUT_SECONDS,
+                environment=function_environment(
+                    BrakeEnvironment,
+                    configuration_set=args.configuration_set_name,
+                    sender_event_source_mapping_uuid=args.sender_event_source_mapping_uuid,
+                ),
                 policy_statements=[
                     {
                         "Sid": "ToggleSending",
@@ -178,31 +218,40 @@ class Monitoring(pulumi.ComponentResource):
                     },
                 ],
             ),
-            opts=self._child(),
+            opts=child_options(self),
         )
 
 
 def _alarms(args: MonitoringArgs) -> list[_Alarm]:
-    settings = args.settings
-    five_minutes = 300
+    thresholds = args.thresholds
     alarms = [
-        _reputation_alarm("bounce", "BounceRate", settings.bounce_rate_alarm_percent, "5%", "10%"),
         _reputation_alarm(
-            "complaint", "ComplaintRate", settings.complaint_rate_alarm_percent, "0.1%", "0.5%"
+            "bounce",
+            "BounceRate",
+            thresholds.bounce_rate_percent,
+            AWS_BOUNCE_REVIEW,
+            AWS_BOUNCE_PAUSE,
+        ),
+        _reputation_alarm(
+            "complaint",
+            "ComplaintRate",
+            thresholds.complaint_rate_percent,
+            AWS_COMPLAINT_REVIEW,
+            AWS_COMPLAINT_PAUSE,
         ),
         # SQS stops publishing only for a queue that is empty and idle, so a missing point
         # is an empty queue: healthy ("notBreaching"). A queue holding messages always reports.
         _Alarm(
             key="email-queue-age",
             description=f"The oldest Email Request has waited over "
-            f"{settings.queue_age_alarm_seconds} s: sending is stuck or paused",
+            f"{thresholds.queue_age_seconds} s: sending is stuck or paused",
             namespace="AWS/SQS",
             metric="ApproximateAgeOfOldestMessage",
             statistic="Maximum",
-            period=five_minutes,
+            period=FIVE_MINUTES,
             evaluation_periods=2,
             comparison="GreaterThanThreshold",
-            threshold=settings.queue_age_alarm_seconds,
+            threshold=thresholds.queue_age_seconds,
             treat_missing_data="notBreaching",
             dimensions={"QueueName": args.email_queue_name},
         ),
@@ -215,7 +264,7 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
                 namespace="AWS/SQS",
                 metric="ApproximateNumberOfMessagesVisible",
                 statistic="Maximum",
-                period=five_minutes,
+                period=FIVE_MINUTES,
                 evaluation_periods=1,
                 comparison="GreaterThanThreshold",
                 threshold=0,
@@ -229,14 +278,14 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
             _Alarm(
                 key=f"{label}-errors",
                 description=f"The {label} failed more than "
-                f"{settings.lambda_errors_alarm_threshold} times in 5 minutes, twice in a row",
+                f"{thresholds.lambda_errors} times in 5 minutes, twice in a row",
                 namespace="AWS/Lambda",
                 metric="Errors",
                 statistic="Sum",
-                period=five_minutes,
+                period=FIVE_MINUTES,
                 evaluation_periods=2,
                 comparison="GreaterThanThreshold",
-                threshold=settings.lambda_errors_alarm_threshold,
+                threshold=thresholds.lambda_errors,
                 treat_missing_data="notBreaching",
                 dimensions={"FunctionName": function},
             )
@@ -245,12 +294,12 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
 
 
 def _reputation_alarm(
-    kind: str, metric: str, percent: float, aws_review: str, aws_pause: str
+    kind: str, metric: str, percent: float, aws_review: float, aws_pause: float
 ) -> _Alarm:
     return _Alarm(
         key=f"{kind}-rate",
         description=f"SES {kind} rate at or above {percent}% for 2 hours (AWS reviews "
-        f"accounts at {aws_review} and may pause them at {aws_pause})",
+        f"accounts at {_percent(aws_review)} and may pause them at {_percent(aws_pause)})",
         namespace="AWS/SES",
         metric=f"Reputation.{metric}",
         statistic="Maximum",
@@ -264,126 +313,5 @@ def _reputation_alarm(
     )
 
 
-def _dashboard(
-    settings: EngineSettings,
-    *,
-    region: str,
-    queue: str,
-    dlqs: Mapping[str, str],
-    functions: Mapping[str, str],
-    configuration_set: str,
-) -> dict[str, Any]:
-    def widget(title: str, metrics: Sequence[list[Any]], **properties: Any) -> dict[str, Any]:
-        return {
-            "type": "metric",
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "region": region,
-                "metrics": list(metrics),
-                "view": "timeSeries",
-                **properties,
-            },
-        }
-
-    def limits(ours: float, review: float, pause: float) -> dict[str, Any]:
-        return {
-            "horizontal": [
-                {"label": "our alarm", "value": ours},
-                {"label": "AWS review", "value": review},
-                {"label": "AWS pause", "value": pause},
-            ]
-        }
-
-    outcomes = ("EmailsSent", "EmailsFailed", "EmailsSuppressed", "Delivered", "Bounced")
-    return {
-        "widgets": [
-            widget(
-                "Bounce rate",
-                [["AWS/SES", "Reputation.BounceRate", {"stat": "Maximum", "period": 3600}]],
-                annotations=limits(
-                    settings.bounce_rate_alarm_percent / 100, AWS_BOUNCE_REVIEW, AWS_BOUNCE_PAUSE
-                ),
-            ),
-            widget(
-                "Complaint rate",
-                [["AWS/SES", "Reputation.ComplaintRate", {"stat": "Maximum", "period": 3600}]],
-                annotations=limits(
-                    settings.complaint_rate_alarm_percent / 100,
-                    AWS_COMPLAINT_REVIEW,
-                    AWS_COMPLAINT_PAUSE,
-                ),
-            ),
-            widget(
-                f"Emails by outcome ({configuration_set})",
-                [
-                    [METRICS_NAMESPACE, metric, "service", service, {"stat": "Sum"}]
-                    for metric, service in (
-                        *((m, "email-sender") for m in outcomes[:3]),
-                        *((m, "feedback-processor") for m in outcomes[3:]),
-                        ("Complained", "feedback-processor"),
-                    )
-                ],
-                stacked=True,
-                period=300,
-            ),
-            widget(
-                "Failed emails by reason",
-                [
-                    [
-                        {
-                            "expression": f"SEARCH('{{{METRICS_NAMESPACE},reason,service}} "
-                            "MetricName=\"EmailsFailedByReason\"', 'Sum', 300)",
-                            "id": "failed",
-                        }
-                    ]
-                ],
-                stacked=True,
-            ),
-            widget(
-                "Render time and SES latency (p95, ms)",
-                [
-                    [METRICS_NAMESPACE, "RenderTime", "service", "email-sender", {"stat": "p95"}],
-                    [".", "SesLatency", ".", ".", {"stat": "p95"}],
-                ],
-                period=300,
-            ),
-            widget(
-                "EmailQueue depth and age",
-                [
-                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue],
-                    [".", "ApproximateAgeOfOldestMessage", ".", ".", {"yAxis": "right"}],
-                ],
-                stat="Maximum",
-                period=300,
-            ),
-            widget(
-                "Dead-letter queues",
-                [
-                    [
-                        "AWS/SQS",
-                        "ApproximateNumberOfMessagesVisible",
-                        "QueueName",
-                        name,
-                        {"label": label},
-                    ]
-                    for label, name in dlqs.items()
-                ],
-                stat="Maximum",
-                period=300,
-            ),
-            *(
-                widget(
-                    f"{label}: errors, throttles and duration",
-                    [
-                        ["AWS/Lambda", "Errors", "FunctionName", name, {"stat": "Sum"}],
-                        [".", "Throttles", ".", ".", {"stat": "Sum"}],
-                        [".", "Duration", ".", ".", {"stat": "p95", "yAxis": "right"}],
-                    ],
-                    period=300,
-                )
-                for label, name in functions.items()
-            ),
-        ]
-    }
+def _percent(rate: float) -> str:
+    return f"{rate * 100:g}%"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from .naming import child_options
 from .policies import deny_insecure_transport, policy_document
 
 RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: messages survive a two-week outage.
@@ -17,7 +18,7 @@ def durable_queue(name: str, parent: pulumi.Resource, **settings: object) -> aws
         message_retention_seconds=RETENTION_SECONDS,
         sqs_managed_sse_enabled=True,
         **settings,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=child_options(parent),
     )
 
 
@@ -43,6 +44,4 @@ def allow_only_source_to_send(
             deny_insecure_transport("sqs", [arns[0]]),
         )
     )
-    return aws.sqs.QueuePolicy(
-        name, queue_url=queue.url, policy=policy, opts=pulumi.ResourceOptions(parent=parent)
-    )
+    return aws.sqs.QueuePolicy(name, queue_url=queue.url, policy=policy, opts=child_options(parent))

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .function import LambdaCode, LambdaFunction, LambdaFunctionArgs
-from .naming import METRICS_NAMESPACE, Named, SharedState, component_type
-from .settings import EngineSettings
+from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
+from .handlers.core.environment import SenderEnvironment
+from .naming import Named, SharedState, child_options, component_type, invoke_options
 
 SENDER_HANDLER = "handlers.email_sender.handler"
 DNS_TTL_SECONDS = 1800
@@ -18,24 +18,121 @@ EASY_DKIM_TOKENS = 3
 """SES Easy DKIM always gives three tokens, so three CNAME records."""
 
 
+@dataclass(frozen=True)
+class SenderTuning:
+    """How the sender function runs and how it is fed."""
+
+    memory_mb: int
+    """Memory of the sender function."""
+    timeout_seconds: int
+    """Timeout of the sender function."""
+    batch_size: int
+    """SQS messages per invocation."""
+    max_batching_window_seconds: int
+    """How long SQS gathers a batch; 0 invokes as soon as messages arrive."""
+    maximum_concurrency: int
+    """Most sender instances SQS runs at once."""
+    max_send_rate: float
+    """Emails per second per sender instance; 0 means unlimited."""
+    claim_timeout_seconds: int
+    """Age after which a `processing` claim belongs to a crashed invocation: EmailQueue's
+    visibility timeout."""
+    template_cache_seconds: int
+    """How long a sender instance reuses a compiled template."""
+    tracking_ttl_days: int
+    """Days a tracking item lives before DynamoDB expires it."""
+    status_event_source: str
+    """`source` of the status events the sender puts on the bus."""
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who emails come from when neither the request nor the template says."""
+
+    email: str
+    """Default From address."""
+    name: str | None
+    """Default From display name; None sends the bare address."""
+    domain: str
+    """Domain of `email`, the identity SES authorizes sends against when no sending domain
+    is configured (verified outside this stack)."""
+
+
+@dataclass(frozen=True)
+class SendingDomain:
+    """A domain this stack makes an SES identity (Easy DKIM)."""
+
+    name: str
+    """The domain, e.g. `mail.example.com`."""
+    hosted_zone_id: str | None
+    """Its Route 53 zone: with one, the DKIM, MAIL FROM and DMARC records are published."""
+    mail_from_subdomain: str
+    """The custom MAIL FROM domain is `<this>.<name>` (with a zone)."""
+    dmarc_policy: str
+    """`none`, `quarantine` or `reject` (with a zone)."""
+    dmarc_report_email: str | None
+    """Receives DMARC aggregate reports (with a zone); None asks for none."""
+
+
+@dataclass(frozen=True)
+class Brand:
+    """What the shared layouts show; None or empty values are left out of the environment."""
+
+    name: str
+    """Display name: brandName, else the default sender's name, else its domain."""
+    url: str | None
+    """Website linked from the logo and footer."""
+    logo_url: str | None
+    """HTTPS URL of the logo image."""
+    address: str | None
+    """Postal address in the footer."""
+    primary_color: str
+    """Buttons and links."""
+    background_color: str
+    """Page background."""
+    text_color: str
+    """Body text."""
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks:
+    """The one-click unsubscribe endpoint marketing mail links to, and how links are signed."""
+
+    url: pulumi.Input[str]
+    """The endpoint's HTTPS URL."""
+    key_parameter_name: pulumi.Input[str]
+    """SSM parameter holding the key that signs unsubscribe links."""
+    key_parameter_arn: pulumi.Input[str]
+    """Its ARN, which the sender may read."""
+    token_days: int
+    """Days a link keeps working."""
+    mailto: str | None
+    """Mailbox added as a `mailto:` target; None offers HTTPS only."""
+
+
 @dataclass
 class SendingArgs:
-    settings: EngineSettings
-    """Sender tunables: timeout, memory, batching, concurrency, rates, log settings."""
-    code: LambdaCode
-    """Function archive and dependency layer."""
+    functions: FunctionDefaults
+    """Code and log settings of the sender function."""
+    tuning: SenderTuning
+    """Memory, timeout, batching, concurrency, rates and caches of the sender."""
     configuration_set_name: str
     """Name of the SES configuration set every email is sent under."""
+    sender: Sender
+    """The default sender."""
+    domain: SendingDomain | None
+    """The domain to create as an SES identity; None relies on the default sender's domain
+    being verified already."""
+    brand: Brand
+    """Brand settings every render uses."""
     queue_arn: pulumi.Input[str]
     """EmailQueue, which feeds the sender."""
     state: SharedState
     """The tables and the bus."""
     template_bucket: Named
-    unsubscribe_url: pulumi.Input[str] | None = None
-    """The one-click unsubscribe endpoint; without it marketing templates cannot be sent."""
-    unsubscribe_key_parameter_name: pulumi.Input[str] | None = None
-    """SSM parameter holding the key that signs unsubscribe links."""
-    unsubscribe_key_parameter_arn: pulumi.Input[str] | None = None
+    """The bucket holding `templates/<name>/...`."""
+    unsubscribe: UnsubscribeLinks | None = None
+    """One-click unsubscribe; without it marketing templates cannot be sent."""
 
 
 class Sending(pulumi.ComponentResource):
@@ -55,57 +152,55 @@ class Sending(pulumi.ComponentResource):
         self, name: str, args: SendingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(component_type("Sending"), name, {}, opts)
-        settings = args.settings
-        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        tuning = args.tuning
 
         configuration_set = aws.sesv2.ConfigurationSet(
             f"{name}-configuration-set",
             configuration_set_name=args.configuration_set_name,
             reputation_options={"reputation_metrics_enabled": True},
             sending_options={"sending_enabled": True},
-            opts=child,
+            opts=child_options(self),
         )
         dkim_tokens: pulumi.Output[list[str]] = pulumi.Output.from_input([])
         mail_from_domain: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if settings.sending_domain:
+        if args.domain is not None:
             identity = aws.sesv2.EmailIdentity(
                 f"{name}-domain-identity",
-                email_identity=settings.sending_domain,
+                email_identity=args.domain.name,
                 # Easy DKIM: SES generates and rotates the keys; publish the three CNAMEs.
                 dkim_signing_attributes={"next_signing_key_length": "RSA_2048_BIT"},
                 configuration_set_name=configuration_set.configuration_set_name,
-                opts=child,
+                opts=child_options(self),
             )
             dkim_tokens = identity.dkim_signing_attributes.apply(
                 lambda attributes: list((attributes and attributes.tokens) or [])
             )
-            if settings.hosted_zone_id:
-                mail_from_domain = self._authenticate_domain(name, settings, identity, dkim_tokens)
+            if args.domain.hosted_zone_id:
+                mail_from_domain = self._authenticate_domain(args.domain, identity, dkim_tokens)
 
         sender = LambdaFunction(
             f"{name}-sender",
             LambdaFunctionArgs(
-                code=args.code,
+                defaults=args.functions,
                 handler=SENDER_HANDLER,
                 description="sesmailengine: sends queued Email Requests through SES",
-                memory_mb=settings.sender_memory_mb,
-                timeout_seconds=settings.sender_timeout_seconds,
-                log_retention_days=settings.log_retention_days,
-                log_level=settings.log_level,
-                environment=self._environment(args, configuration_set),
-                policy_statements=self._policy(args, configuration_set),
+                memory_mb=tuning.memory_mb,
+                timeout_seconds=tuning.timeout_seconds,
+                environment=_environment(args, configuration_set),
+                policy_statements=_policy(args, configuration_set),
             ),
-            opts=child,
+            opts=child_options(self),
         )
         mapping = aws.lambda_.EventSourceMapping(
             f"{name}-sender-trigger",
             event_source_arn=args.queue_arn,
             function_name=sender.function_arn,
-            batch_size=settings.batch_size,
-            maximum_batching_window_in_seconds=settings.max_batching_window_seconds or None,
+            batch_size=tuning.batch_size,
+            maximum_batching_window_in_seconds=tuning.max_batching_window_seconds or None,
             function_response_types=["ReportBatchItemFailures"],
-            scaling_config={"maximum_concurrency": settings.maximum_concurrency},
-            opts=child,
+            scaling_config={"maximum_concurrency": tuning.maximum_concurrency},
+            opts=child_options(self),
         )
 
         self.configuration_set_name = configuration_set.configuration_set_name
@@ -128,21 +223,21 @@ class Sending(pulumi.ComponentResource):
 
     def _authenticate_domain(
         self,
-        name: str,
-        settings: EngineSettings,
+        domain: SendingDomain,
         identity: aws.sesv2.EmailIdentity,
         dkim_tokens: pulumi.Output[list[str]],
     ) -> pulumi.Output[str | None]:
-        """DKIM, SPF (through a custom MAIL FROM domain) and DMARC for sendingDomain, as
+        """DKIM, SPF (through a custom MAIL FROM domain) and DMARC for the domain, as
         records in its Route 53 zone."""
-        domain = settings.sending_domain
-        zone = settings.hosted_zone_id
-        assert domain is not None and zone is not None
-        child = pulumi.ResourceOptions(parent=self)
+        name, zone = self._name, domain.hosted_zone_id
 
         def record(role: str, **kwargs: object) -> aws.route53.Record:
             return aws.route53.Record(
-                f"{name}-{role}", zone_id=zone, ttl=DNS_TTL_SECONDS, opts=child, **kwargs
+                f"{name}-{role}",
+                zone_id=zone,
+                ttl=DNS_TTL_SECONDS,
+                opts=child_options(self),
+                **kwargs,
             )
 
         # Easy DKIM: <token>._domainkey.<domain> CNAME <token>.dkim.amazonses.com
@@ -150,15 +245,15 @@ class Sending(pulumi.ComponentResource):
             token = dkim_tokens.apply(lambda tokens, i=index: tokens[i])
             record(
                 f"dkim-{index + 1}",
-                name=token.apply(lambda t: f"{t}._domainkey.{domain}"),
+                name=token.apply(lambda t: f"{t}._domainkey.{domain.name}"),
                 type="CNAME",
                 records=[token.apply(lambda t: f"{t}.dkim.amazonses.com")],
             )
 
         # Custom MAIL FROM: bounces go to <sub>.<domain>, whose SPF authorises SES, so SPF
         # passes aligned with the From domain (DMARC).
-        mail_from = f"{settings.mail_from_subdomain}.{domain}"
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        mail_from = f"{domain.mail_from_subdomain}.{domain.name}"
+        region = aws.get_region_output(opts=invoke_options(self)).region
         record(
             "mail-from-mx",
             name=mail_from,
@@ -177,143 +272,132 @@ class Sending(pulumi.ComponentResource):
             mail_from_domain=mail_from,
             # Until the MX record resolves, SES falls back to amazonses.com instead of failing.
             behavior_on_mx_failure="USE_DEFAULT_VALUE",
-            opts=child,
+            opts=child_options(self),
         )
 
-        dmarc = f"v=DMARC1; p={settings.dmarc_policy}"
-        if settings.dmarc_report_email:
-            dmarc += f"; rua=mailto:{settings.dmarc_report_email}"
-        record("dmarc", name=f"_dmarc.{domain}", type="TXT", records=[dmarc])
+        dmarc = f"v=DMARC1; p={domain.dmarc_policy}"
+        if domain.dmarc_report_email:
+            dmarc += f"; rua=mailto:{domain.dmarc_report_email}"
+        record("dmarc", name=f"_dmarc.{domain.name}", type="TXT", records=[dmarc])
         return attributes.mail_from_domain
 
-    @staticmethod
-    def _environment(
-        args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
-    ) -> dict[str, pulumi.Input[str]]:
-        settings = args.settings
-        environment: dict[str, pulumi.Input[str]] = {
-            "TRACKING_TABLE": args.state.tracking_table.name,
-            "SUPPRESSION_TABLE": args.state.suppression_table.name,
-            "TEMPLATE_BUCKET": args.template_bucket.name,
-            "DEFAULT_SENDER_EMAIL": settings.default_sender_email,
-            "CONFIGURATION_SET": configuration_set.configuration_set_name,
-            "EVENT_BUS_NAME": args.state.bus.name,
-            "TEMPLATE_CACHE_TTL_SECONDS": str(settings.template_cache_seconds),
-            "TRACKING_TTL_DAYS": str(settings.tracking_ttl_days),
-            "STATUS_EVENT_SOURCE": settings.status_event_source,
-            "MAX_SEND_RATE": f"{settings.max_send_rate:g}",
-            # A claim older than one visibility timeout belongs to a crashed invocation.
-            "CLAIM_TIMEOUT_SECONDS": str(settings.queue_visibility_timeout_seconds),
-            "POWERTOOLS_SERVICE_NAME": "email-sender",
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        }
-        if settings.default_sender_name:
-            environment["DEFAULT_SENDER_NAME"] = settings.default_sender_name
-        brand = {
-            "BRAND_NAME": settings.brand_display_name,
-            "BRAND_URL": settings.brand_url,
-            "BRAND_LOGO_URL": settings.brand_logo_url,
-            "BRAND_ADDRESS": settings.brand_address,
-            "BRAND_PRIMARY_COLOR": settings.brand_primary_color,
-            "BRAND_BACKGROUND_COLOR": settings.brand_background_color,
-            "BRAND_TEXT_COLOR": settings.brand_text_color,
-        }
-        environment.update({key: value for key, value in brand.items() if value})
-        if args.unsubscribe_url is not None:
-            environment["UNSUBSCRIBE_URL"] = args.unsubscribe_url
-            environment["UNSUBSCRIBE_KEY_PARAMETER"] = args.unsubscribe_key_parameter_name or ""
-            environment["UNSUBSCRIBE_TOKEN_DAYS"] = str(settings.unsubscribe_link_days)
-            if settings.unsubscribe_mailto:
-                environment["UNSUBSCRIBE_MAILTO"] = settings.unsubscribe_mailto
-        return environment
 
-    @staticmethod
-    def _policy(
-        args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
-    ) -> list[pulumi.Input[dict[str, object]]]:
-        statements = Sending._base_policy(args, configuration_set)
-        if args.unsubscribe_key_parameter_arn is not None:
-            statements.append(
-                {
-                    "Sid": "ReadUnsubscribeSigningKey",
-                    "Effect": "Allow",
-                    "Action": "ssm:GetParameter",
-                    "Resource": args.unsubscribe_key_parameter_arn,
-                }
-            )
-        return statements
+def _environment(
+    args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
+) -> pulumi.Output[dict[str, str]]:
+    tuning, sender, brand, unsubscribe = args.tuning, args.sender, args.brand, args.unsubscribe
+    return function_environment(
+        SenderEnvironment,
+        tracking_table=args.state.tracking_table.name,
+        suppression_table=args.state.suppression_table.name,
+        template_bucket=args.template_bucket.name,
+        configuration_set=configuration_set.configuration_set_name,
+        event_bus_name=args.state.bus.name,
+        default_sender_email=sender.email,
+        default_sender_name=sender.name,
+        template_cache_ttl_seconds=tuning.template_cache_seconds,
+        tracking_ttl_days=tuning.tracking_ttl_days,
+        status_event_source=tuning.status_event_source,
+        max_send_rate=tuning.max_send_rate,
+        claim_timeout_seconds=tuning.claim_timeout_seconds,
+        brand_name=brand.name,
+        brand_url=brand.url,
+        brand_logo_url=brand.logo_url,
+        brand_address=brand.address,
+        brand_primary_color=brand.primary_color,
+        brand_background_color=brand.background_color,
+        brand_text_color=brand.text_color,
+        **(
+            {
+                "unsubscribe_url": unsubscribe.url,
+                "unsubscribe_key_parameter": unsubscribe.key_parameter_name,
+                "unsubscribe_token_days": unsubscribe.token_days,
+                "unsubscribe_mailto": unsubscribe.mailto,
+            }
+            if unsubscribe is not None
+            else {}
+        ),
+    )
 
-    @staticmethod
-    def _base_policy(
-        args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
-    ) -> list[pulumi.Input[dict[str, object]]]:
-        settings = args.settings
-        # The configured domain (or the default sender's domain, verified outside this stack)
-        # and the default sender address are the only identities the sender may use.
-        identities = sorted(
-            {settings.sending_domain or settings.sender_domain, settings.default_sender_email}
-        )
-        # Identity ARNs share the configuration set's partition, region and account.
-        ses_resources = configuration_set.arn.apply(
-            lambda arn: [
-                arn,
-                *(arn.split(":configuration-set/")[0] + f":identity/{i}" for i in identities),
-            ]
-        )
-        return [
-            {
-                "Sid": "SendThroughConfigurationSet",
-                "Effect": "Allow",
-                "Action": "ses:SendEmail",
-                "Resource": ses_resources,
-            },
-            {
-                "Sid": "ClaimAndTrackEmails",
-                "Effect": "Allow",
-                "Action": [
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:ConditionCheckItem",
-                ],
-                "Resource": args.state.tracking_table.arn,
-            },
-            {
-                "Sid": "ReadSuppressionList",
-                "Effect": "Allow",
-                "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
-                "Resource": args.state.suppression_table.arn,
-            },
-            {
-                "Sid": "ReadTemplates",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": pulumi.Output.concat(args.template_bucket.arn, "/templates/*"),
-            },
-            {
-                # Without list permission S3 answers a missing template with 403, which
-                # the sender could not tell apart from a real permission problem.
-                "Sid": "TellMissingTemplatesApart",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": args.template_bucket.arn,
-                "Condition": {"StringLike": {"s3:prefix": "templates/*"}},
-            },
-            {
-                "Sid": "ConsumeEmailQueue",
-                "Effect": "Allow",
-                "Action": [
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes",
-                ],
-                "Resource": args.queue_arn,
-            },
-            {
-                "Sid": "PublishStatusEvents",
-                "Effect": "Allow",
-                "Action": "events:PutEvents",
-                "Resource": args.state.bus.arn,
-            },
+
+def _policy(
+    args: SendingArgs, configuration_set: aws.sesv2.ConfigurationSet
+) -> list[pulumi.Input[dict[str, object]]]:
+    # The configured domain (or the default sender's domain, verified outside this stack)
+    # and the default sender address are the only identities the sender may use.
+    domain = args.domain.name if args.domain is not None else args.sender.domain
+    identities = sorted({domain, args.sender.email})
+    # Identity ARNs share the configuration set's partition, region and account.
+    ses_resources = configuration_set.arn.apply(
+        lambda arn: [
+            arn,
+            *(arn.split(":configuration-set/")[0] + f":identity/{i}" for i in identities),
         ]
+    )
+    statements: list[pulumi.Input[dict[str, object]]] = [
+        {
+            "Sid": "SendThroughConfigurationSet",
+            "Effect": "Allow",
+            "Action": "ses:SendEmail",
+            "Resource": ses_resources,
+        },
+        {
+            "Sid": "ClaimAndTrackEmails",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:ConditionCheckItem",
+            ],
+            "Resource": args.state.tracking_table.arn,
+        },
+        {
+            "Sid": "ReadSuppressionList",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+            "Resource": args.state.suppression_table.arn,
+        },
+        {
+            "Sid": "ReadTemplates",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": pulumi.Output.concat(args.template_bucket.arn, "/templates/*"),
+        },
+        {
+            # Without list permission S3 answers a missing template with 403, which
+            # the sender could not tell apart from a real permission problem.
+            "Sid": "TellMissingTemplatesApart",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": args.template_bucket.arn,
+            "Condition": {"StringLike": {"s3:prefix": "templates/*"}},
+        },
+        {
+            "Sid": "ConsumeEmailQueue",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            "Resource": args.queue_arn,
+        },
+        {
+            "Sid": "PublishStatusEvents",
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": args.state.bus.arn,
+        },
+    ]
+    if args.unsubscribe is not None:
+        statements.append(
+            {
+                "Sid": "ReadUnsubscribeSigningKey",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": args.unsubscribe.key_parameter_arn,
+            }
+        )
+    return statements

@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .handlers.core.events import DEFAULT_STATUS_EVENT_SOURCE
+
 CONFIG_NAMESPACE = "sesmailengine"
 
 # CloudWatch Logs accepts only these retention periods.
@@ -104,7 +106,8 @@ class EngineSettings(BaseModel):
         None, description="Name of the SES configuration set. Unset: `sesmailengine-<stack>`."
     )
     status_event_source: str = Field(
-        "sesmailengine", description="`Source` of the `Email Status Changed` events put on the bus."
+        DEFAULT_STATUS_EVENT_SOURCE,
+        description="`Source` of the `Email Status Changed` events put on the bus.",
     )
 
     # --- Producers --------------------------------------------------------------------------
@@ -139,10 +142,10 @@ class EngineSettings(BaseModel):
         0, ge=0, description="Emails per second per sender instance; 0 means unlimited."
     )
     lambda_architecture: Literal["arm64", "x86_64"] = Field(
-        "arm64", description="Instruction set of both Lambda functions."
+        "arm64", description="Instruction set of every Lambda function."
     )
     lambda_runtime: Literal["python3.12", "python3.13"] = Field(
-        "python3.12", description="Python runtime of both Lambda functions."
+        "python3.12", description="Python runtime of every Lambda function."
     )
     log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = Field(
         "INFO", description="Application log level of the Lambda functions."
