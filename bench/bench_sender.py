@@ -137,11 +137,11 @@ def naive(event: dict[str, Any]) -> None:
     from sesmailengine.handlers.aws import clients
     from sesmailengine.handlers.batch import adapters_for
     from sesmailengine.handlers.core.compose import compose
+    from sesmailengine.handlers.core.environment import SenderEnvironment
     from sesmailengine.handlers.core.models import parse_body
     from sesmailengine.handlers.core.rendering import render
-    from sesmailengine.handlers.core.settings import SenderSettings
 
-    settings = SenderSettings.from_env(os.environ)
+    settings = SenderEnvironment.from_env(os.environ)
     adapters = adapters_for(settings)
     ddb = clients.client("dynamodb")
     for record in event["Records"]:

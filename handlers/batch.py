@@ -27,8 +27,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -39,16 +40,25 @@ from .aws.parameters import SigningKey
 from .aws.ses import SesSender
 from .aws.suppression import SuppressionList
 from .aws.templates import TemplateStore
-from .aws.tracking import Claim, ConditionFailed, Finish, TrackingTable, WriteError, Written, iso
+from .aws.tracking import TrackingTable
 from .core.brand import engine_variables
 from .core.compose import OutgoingEmail, compose
 from .core.environment import SenderEnvironment
 from .core.errors import NotFound, Rejected, TemplateInvalid, Throttled, TransientError
-from .core.events import StatusChangedDetail
+from .core.events import StatusChangedDetail, iso
 from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untrackable, parse_body
 from .core.ratelimit import TokenBucket
 from .core.rendering import RenderFailed, render
 from .core.statuses import Category, Outcome, Status, blocks, failure_kind
+from .core.tracking import (
+    Claim,
+    ConditionFailed,
+    Finish,
+    SenderTracking,
+    WriteError,
+    WriteResult,
+    Written,
+)
 from .core.unsubscribe_tokens import list_unsubscribe_headers, sign, unsubscribe_link
 
 if TYPE_CHECKING:
@@ -67,7 +77,7 @@ class Adapters:
     """Everything the batch talks to, built from the settings once per container."""
 
     def __init__(self, settings: SenderEnvironment):
-        self.tracking = TrackingTable(settings.tracking_table)
+        self.tracking: SenderTracking = TrackingTable(settings.tracking_table)
         self.suppression = SuppressionList(settings.suppression_table)
         self.templates = TemplateStore(
             settings.template_bucket, settings.template_cache_ttl_seconds
@@ -102,44 +112,92 @@ def process_event(event: dict[str, Any], context: Any, metrics: Any) -> dict[str
     run.execute()
     run.report(metrics)
     return {
-        "batchItemFailures": [{"itemIdentifier": item.record.messageId} for item in run.failures]
+        "batchItemFailures": [{"itemIdentifier": entry.record.messageId} for entry in run.failures]
     }
 
 
+@dataclass(frozen=True)
+class Untracked:
+    """A record whose body names no usable ``emailId``: nothing can record its failure, so it
+    is reported, to reach the DLQ after ``maxReceiveCount`` receives."""
+
+    record: SqsRecord
+    reason: str
+    email_id: ClassVar[None] = None
+    outcome: ClassVar[Outcome] = Outcome.UNTRACKABLE
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What parsing established about a record whose body names a usable ``emailId``."""
+
+    record: SqsRecord
+    email_id: str
+    to_email: str | None
+    template_name: str | None
+    request: EmailRequest | None
+    """None when the request is invalid (``invalid`` says why)."""
+    invalid: str | None = None
+
+    @classmethod
+    def of(cls, record: SqsRecord) -> Parsed | Untracked:
+        parsed = parse_body(record.body)
+        if isinstance(parsed, Untrackable):
+            return Untracked(record, parsed.reason)
+        if isinstance(parsed, InvalidRequest):
+            return cls(
+                record, parsed.email_id, parsed.to_email, parsed.template_name, None, parsed.reason
+            )
+        request = parsed.request
+        return cls(record, parsed.email_id, request.to.lower(), request.template_name, request)
+
+
 class Item:
-    """One SQS record on its way through the batch."""
+    """One tracked record on its way through the batch: what parsing found, and progress."""
 
     __slots__ = (
         "claimed",
         "email",
-        "email_id",
         "intended",
         "outcome",
+        "parsed",
         "reason",
-        "record",
-        "request",
         "ses_message_id",
         "suppression",
         "template",
-        "template_name",
-        "to_email",
     )
 
-    def __init__(self, record: SqsRecord):
-        self.record = record
-        self.email_id: str | None = None
-        self.request: EmailRequest | None = None
-        self.to_email: str | None = None
-        self.template_name: str | None = None
-        self.intended: Status | None = None
+    def __init__(self, parsed: Parsed):
+        self.parsed = parsed
+        self.intended = Status.FAILED if parsed.request is None else Status.PROCESSING
         """The status this record is heading for: processing, failed or suppressed."""
-        self.reason: str | None = None
+        self.reason: str | None = parsed.invalid
         self.suppression: str | None = None
         self.template: CompiledTemplate | None = None
         self.email: OutgoingEmail | None = None
         self.claimed = False
         self.ses_message_id: str | None = None
         self.outcome: Outcome | None = None
+
+    @property
+    def record(self) -> SqsRecord:
+        return self.parsed.record
+
+    @property
+    def email_id(self) -> str:
+        return self.parsed.email_id
+
+    @property
+    def to_email(self) -> str | None:
+        return self.parsed.to_email
+
+    @property
+    def template_name(self) -> str | None:
+        return self.parsed.template_name
+
+    @property
+    def request(self) -> EmailRequest | None:
+        return self.parsed.request
 
     @property
     def open(self) -> bool:
@@ -164,7 +222,11 @@ class BatchRun:
         self.remaining_ms = remaining_ms
         self.token = uuid.uuid4().hex
         """The claim token of this invocation."""
-        self.items = [Item(record) for record in records]
+        self.records = records
+        self.entries: list[Item | Untracked] = []
+        """Every record, in order, once parsed."""
+        self.items: list[Item] = []
+        """The records that can be tracked."""
         self.events: list[StatusChangedDetail] = []
         self.render_ms: list[float] = []
         self.ses_ms: list[float] = []
@@ -172,8 +234,8 @@ class BatchRun:
         self.event_failures = 0
 
     @property
-    def failures(self) -> list[Item]:
-        return [item for item in self.items if item.outcome and not item.outcome.consumed]
+    def failures(self) -> list[Item | Untracked]:
+        return [entry for entry in self.entries if entry.outcome and not entry.outcome.consumed]
 
     # -- phases -------------------------------------------------------------------------------
 
@@ -189,25 +251,27 @@ class BatchRun:
         self._publish()
 
     def _parse(self) -> None:
-        for item in self.items:
-            parsed = parse_body(item.record.body)
-            if isinstance(parsed, Untrackable):
-                self._conclude(item, Outcome.UNTRACKABLE, parsed.reason)
+        for record in self.records:
+            parsed = Parsed.of(record)
+            if isinstance(parsed, Untracked):
+                logger.error(
+                    "record cannot be tracked; reporting it so it reaches the DLQ",
+                    extra={
+                        "sqsMessageId": record.messageId,
+                        "receiveCount": record.receive_count,
+                        "outcome": Outcome.UNTRACKABLE.value,
+                        "reason": parsed.reason,
+                    },
+                )
+                self.entries.append(parsed)
                 continue
-            item.email_id = parsed.email_id
-            if isinstance(parsed, InvalidRequest):
-                item.to_email, item.template_name = parsed.to_email, parsed.template_name
-                item.fail(parsed.reason)
-                continue
-            item.request = parsed.request
-            item.to_email = parsed.request.to.lower()
-            item.template_name = parsed.request.template_name
-            item.intended = Status.PROCESSING
+            item = Item(parsed)
+            self.entries.append(item)
+            self.items.append(item)
 
     def _collapse_duplicates(self) -> None:
         first: dict[str, Item] = {}
         for item in self._open():
-            assert item.email_id is not None
             if item.email_id in first:
                 self._conclude(item, Outcome.DUPLICATE, "same emailId earlier in this batch")
             else:
@@ -267,7 +331,7 @@ class BatchRun:
                     engine_variables(self.settings.brand, now, unsubscribe_url),
                 )
                 item.email = compose(
-                    item.email_id or "",
+                    item.email_id,
                     item.request,
                     rendered,
                     self.settings.default_sender_email,
@@ -303,13 +367,13 @@ class BatchRun:
         return unsubscribe_link(config.url, token), headers
 
     def _claim(self) -> None:
-        items = [item for item in self._open() if item.intended is not None]
+        items = self._open()
         if not items:
             return
         claims = [
             Claim(
-                email_id=item.email_id or "",
-                status=item.intended or Status.PROCESSING,
+                email_id=item.email_id,
+                status=item.intended,
                 to_email=item.to_email,
                 template_name=item.template_name,
                 metadata=item.request.metadata if item.request else None,
@@ -325,12 +389,12 @@ class BatchRun:
             self.settings.tracking_ttl_days,
         )
         for item in items:
-            result = results.get(item.email_id or "")
+            result = results.get(item.email_id)
             if isinstance(result, Written):
                 if item.intended is Status.PROCESSING:
                     item.claimed = True
                 else:
-                    self._record_final(item, item.intended or Status.FAILED, previous=None)
+                    self._record_final(item, item.intended, previous=None)
             elif isinstance(result, ConditionFailed) and result.status not in (
                 None,
                 Status.PROCESSING,
@@ -384,17 +448,17 @@ class BatchRun:
         writes = []
         for item in items:
             if item.ses_message_id:
-                writes.append(Finish(item.email_id or "", Status.SENT, item.ses_message_id))
+                writes.append(Finish(item.email_id, Status.SENT, item.ses_message_id))
             elif item.open and item.intended is Status.FAILED:
-                writes.append(Finish(item.email_id or "", Status.FAILED, reason=item.reason))
+                writes.append(Finish(item.email_id, Status.FAILED, reason=item.reason))
             else:
-                writes.append(Finish(item.email_id or "", None, reason=item.reason or "retry"))
+                writes.append(Finish(item.email_id, None, reason=item.reason or "retry"))
         now = _now()
         results = self.adapters.tracking.finish(writes, self.token, now)
         for item in items:
-            result = results.get(item.email_id or "")
+            result = results.get(item.email_id)
             if item.ses_message_id:
-                self._finish_sent(item, result, now)
+                self._finish_sent(item, item.ses_message_id, result, now)
             elif item.open and item.intended is Status.FAILED:
                 if isinstance(result, Written):
                     self._record_final(item, Status.FAILED, previous=Status.PROCESSING)
@@ -409,7 +473,9 @@ class BatchRun:
                     extra={"emailId": item.email_id, "error": str(result.error)},
                 )
 
-    def _finish_sent(self, item: Item, result: Any, now: datetime) -> None:
+    def _finish_sent(
+        self, item: Item, ses_message_id: str, result: WriteResult | None, now: datetime
+    ) -> None:
         # The email has left: whatever happens to the tracking write, the message is consumed,
         # because a retry could send it twice.
         if isinstance(result, Written):
@@ -420,20 +486,18 @@ class BatchRun:
                 "status moved on before the sent write; keeping it",
                 extra={"emailId": item.email_id, "currentStatus": result.status},
             )
-            self.adapters.tracking.backfill_message_id(
-                item.email_id or "", item.ses_message_id or "", now
-            )
+            self.adapters.tracking.backfill_message_id(item.email_id, ses_message_id, now)
         else:
             self.tracking_write_failures += 1
             logger.error(
                 "email sent but its tracking item could not be updated",
                 extra={
                     "emailId": item.email_id,
-                    "sesMessageId": item.ses_message_id,
+                    "sesMessageId": ses_message_id,
                     "error": str(getattr(result, "error", result)),
                 },
             )
-        self._conclude(item, Outcome.SENT, None, sesMessageId=item.ses_message_id)
+        self._conclude(item, Outcome.SENT, None, sesMessageId=ses_message_id)
 
     def _publish(self) -> None:
         if not self.events:
@@ -455,16 +519,14 @@ class BatchRun:
         return [
             item
             for item in self.items
-            if item.open
-            and item.email_id is not None
-            and (intended is None or item.intended is intended)
+            if item.open and (intended is None or item.intended is intended)
         ]
 
     def _record_final(self, item: Item, status: Status, previous: Status | None) -> None:
         """A final status was written: queue its event and conclude the record."""
         self.events.append(
             StatusChangedDetail(
-                emailId=item.email_id or "",
+                emailId=item.email_id,
                 status=status.value,
                 previousStatus=previous.value if previous else None,
                 toEmail=item.to_email,
@@ -497,11 +559,7 @@ class BatchRun:
     def _conclude(self, item: Item, outcome: Outcome, reason: str | None, **keys: Any) -> None:
         item.outcome = outcome
         extra = self._log_keys(item, outcome=outcome.value, reason=reason, **keys)
-        if outcome is Outcome.UNTRACKABLE:
-            logger.error(
-                "record cannot be tracked; reporting it so it reaches the DLQ", extra=extra
-            )
-        elif outcome is Outcome.RETRY:
+        if outcome is Outcome.RETRY:
             logger.warning("record will be retried", extra=extra)
         else:
             logger.info(f"email {outcome.value}", extra=extra)
@@ -520,9 +578,9 @@ class BatchRun:
 
     def report(self, metrics: Any) -> None:
         counts = {outcome: 0 for outcome in Outcome}
-        for item in self.items:
-            if item.outcome is not None:
-                counts[item.outcome] += 1
+        for entry in self.entries:
+            if entry.outcome is not None:
+                counts[entry.outcome] += 1
         for name, value in (
             ("EmailsSent", counts[Outcome.SENT]),
             ("EmailsFailed", counts[Outcome.FAILED]),
@@ -550,8 +608,8 @@ class BatchRun:
         logger.info(
             "batch done",
             extra={
-                "emailIds": [item.email_id for item in self.items],
-                "records": len(self.items),
+                "emailIds": [entry.email_id for entry in self.entries],
+                "records": len(self.entries),
                 **{outcome.value: count for outcome, count in counts.items() if count},
             },
         )
