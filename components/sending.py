@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
 from .handlers.core.environment import SenderEnvironment
+from .handlers.core.statuses import AmbiguousSendPolicy
 from .naming import Named, SharedState, child_options, component_type, invoke_options
 
 SENDER_HANDLER = "handlers.email_sender.handler"
@@ -35,14 +36,14 @@ class SenderTuning:
     max_send_rate: float
     """Emails per second per sender instance; 0 means unlimited."""
     claim_timeout_seconds: int
-    """Age after which a `processing` claim belongs to a crashed invocation: EmailQueue's
-    visibility timeout."""
+    """Age after which a `processing` claim belongs to a crashed invocation: longer than
+    EmailQueue's visibility timeout, so a redelivered request meets the live claim."""
+    ambiguous_send_policy: AmbiguousSendPolicy
+    """What an abandoned claim with no recorded send becomes: sent again, or `unknown`."""
     template_cache_seconds: int
     """How long a sender instance reuses a compiled template."""
     tracking_ttl_days: int
     """Days a tracking item lives before DynamoDB expires it."""
-    status_event_source: str
-    """`source` of the status events the sender puts on the bus."""
 
 
 @dataclass(frozen=True)
@@ -292,14 +293,13 @@ def _environment(
         suppression_table=args.state.suppression_table.name,
         template_bucket=args.template_bucket.name,
         configuration_set=configuration_set.configuration_set_name,
-        event_bus_name=args.state.bus.name,
         default_sender_email=sender.email,
         default_sender_name=sender.name,
         template_cache_ttl_seconds=tuning.template_cache_seconds,
         tracking_ttl_days=tuning.tracking_ttl_days,
-        status_event_source=tuning.status_event_source,
         max_send_rate=tuning.max_send_rate,
         claim_timeout_seconds=tuning.claim_timeout_seconds,
+        ambiguous_send_policy=tuning.ambiguous_send_policy,
         brand_name=brand.name,
         brand_url=brand.url,
         brand_logo_url=brand.logo_url,
@@ -383,12 +383,6 @@ def _policy(
                 "sqs:GetQueueAttributes",
             ],
             "Resource": args.queue_arn,
-        },
-        {
-            "Sid": "PublishStatusEvents",
-            "Effect": "Allow",
-            "Action": "events:PutEvents",
-            "Resource": args.state.bus.arn,
         },
     ]
     if args.unsubscribe is not None:

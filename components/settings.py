@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .handlers.core.events import DEFAULT_STATUS_EVENT_SOURCE
+from .handlers.core.statuses import AmbiguousSendPolicy
 
 CONFIG_NAMESPACE = "sesmailengine"
 
@@ -34,6 +35,12 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
+
+
+DEFAULT_CLAIM_TIMEOUT_SECONDS = 1800
+# The sweep reads today's and yesterday's date partitions: an email stuck for up to a day is
+# always found in them (one created just before midnight yesterday, until midnight today).
+MAX_STUCK_AFTER_MINUTES = 24 * 60
 
 
 class SettingsError(ValueError):
@@ -140,6 +147,32 @@ class EngineSettings(BaseModel):
     )
     max_send_rate: float = Field(
         0, ge=0, description="Emails per second per sender instance; 0 means unlimited."
+    )
+    claim_timeout_seconds: int | None = Field(
+        None,
+        ge=60,
+        le=43200,
+        description="Age after which an email still `processing` counts as abandoned by a "
+        "crashed sender. Longer than the queue's visibility timeout, so a redelivered request "
+        "waits for the live claim (and SES's Send event) instead of sending again. Unset: "
+        f"{DEFAULT_CLAIM_TIMEOUT_SECONDS} s, or twice the visibility timeout if that is longer.",
+    )
+    ambiguous_send_policy: AmbiguousSendPolicy = Field(
+        AmbiguousSendPolicy.RESEND,
+        description="An abandoned claim with no recorded send (SES may or may not have sent "
+        "it): `resend` sends it again (never lost, maybe twice); `hold` marks it `unknown` and "
+        "never sends it again (never twice, maybe lost).",
+    )
+    stuck_after_minutes: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_STUCK_AFTER_MINUTES,
+        description="Age at which an email still `processing` is reported (StuckEmails alarm) "
+        "and, under `hold`, marked `unknown`. Longer than the claim timeout. Unset: twice the "
+        "claim timeout.",
+    )
+    stuck_sweep_minutes: int = Field(
+        5, ge=1, le=60, description="How often the stuck-email sweep runs."
     )
     lambda_architecture: Literal["arm64", "x86_64"] = Field(
         "arm64", description="Instruction set of every Lambda function."
@@ -403,6 +436,37 @@ class EngineSettings(BaseModel):
     def queue_visibility_timeout_seconds(self) -> int:
         # AWS: at least six times the function timeout, plus the batching window.
         return 6 * self.sender_timeout_seconds + self.max_batching_window_seconds
+
+    @property
+    def claim_timeout(self) -> int:
+        """Seconds after which a `processing` claim counts as abandoned (claimTimeoutSeconds)."""
+        if self.claim_timeout_seconds is not None:
+            return self.claim_timeout_seconds
+        return max(DEFAULT_CLAIM_TIMEOUT_SECONDS, 2 * self.queue_visibility_timeout_seconds)
+
+    @property
+    def stuck_after(self) -> int:
+        """Minutes after which a `processing` email is stuck (stuckAfterMinutes)."""
+        if self.stuck_after_minutes is not None:
+            return self.stuck_after_minutes
+        return min(MAX_STUCK_AFTER_MINUTES, -(-2 * self.claim_timeout // 60))
+
+    @model_validator(mode="after")
+    def _claims_outlive_redelivery(self) -> EngineSettings:
+        visibility = self.queue_visibility_timeout_seconds
+        if self.claim_timeout <= visibility:
+            raise ValueError(
+                f"claimTimeoutSeconds ({self.claim_timeout}) must be longer than EmailQueue's "
+                f"visibility timeout ({visibility} s = 6 x senderTimeoutSeconds + "
+                "maxBatchingWindowSeconds): a redelivered request would find its claim expired "
+                "and send again while the first send may still be in flight"
+            )
+        if self.stuck_after * 60 <= self.claim_timeout:
+            raise ValueError(
+                f"stuckAfterMinutes ({self.stuck_after}) must be longer than the claim timeout "
+                f"({self.claim_timeout} s): a claim still alive is not stuck"
+            )
+        return self
 
     @classmethod
     def config_keys(cls) -> dict[str, str]:

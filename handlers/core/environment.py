@@ -36,8 +36,10 @@ from .metrics import (
     FEEDBACK_SERVICE,
     METRICS_NAMESPACE,
     SENDER_SERVICE,
+    STATUS_EVENTS_SERVICE,
     UNSUBSCRIBE_SERVICE,
 )
+from .statuses import AmbiguousSendPolicy
 
 DEFAULT_UNSUBSCRIBE_TOKEN_DAYS = 365
 
@@ -69,6 +71,14 @@ _KEY_PARAMETER = Field(
     description="SSM SecureString holding the unsubscribe links' signing key.",
 )
 UnsubscribeKeyParameter = Annotated[str, _KEY_PARAMETER]
+AmbiguousSendPolicyField = Annotated[
+    AmbiguousSendPolicy,
+    Field(
+        alias="AMBIGUOUS_SEND_POLICY",
+        description="What an expired `processing` claim with no recorded send becomes: "
+        "`resend` (send it again) or `hold` (status `unknown`, never sent again).",
+    ),
+]
 BrandName = Annotated[
     str | None,
     Field(alias="BRAND_NAME", description="Company or product name shown in mail and pages."),
@@ -139,7 +149,6 @@ class SenderEnvironment(FunctionEnvironment):
         alias="TEMPLATE_BUCKET", description="Bucket holding `templates/{name}/...`."
     )
     configuration_set: ConfigurationSet
-    event_bus_name: EventBusName
     default_sender_email: str | None = Field(
         None, alias="DEFAULT_SENDER_EMAIL", description="Last fallback for the From address."
     )
@@ -158,7 +167,6 @@ class SenderEnvironment(FunctionEnvironment):
         alias="TRACKING_TTL_DAYS",
         description="Tracking items expire this many days after creation (DynamoDB TTL).",
     )
-    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
     max_send_rate: float = Field(
         0.0,
         ge=0,
@@ -171,6 +179,7 @@ class SenderEnvironment(FunctionEnvironment):
         alias="CLAIM_TIMEOUT_SECONDS",
         description="Age after which a `processing` claim counts as abandoned.",
     )
+    ambiguous_send_policy: AmbiguousSendPolicyField = AmbiguousSendPolicy.RESEND
     brand_name: BrandName = None
     brand_url: str | None = Field(
         None, alias="BRAND_URL", description="Website, linked from the logo and footer."
@@ -283,14 +292,21 @@ class FeedbackEnvironment(FunctionEnvironment):
 
     tracking_table: TrackingTable
     suppression_table: SuppressionTable
-    event_bus_name: EventBusName
-    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
     soft_bounce_threshold: int = Field(
         3,
         ge=1,
         alias="SOFT_BOUNCE_THRESHOLD",
         description="Consecutive soft bounces that suppress an address.",
     )
+
+
+class StatusEventsEnvironment(FunctionEnvironment):
+    """The status-events function's environment (it reads the tracking table's stream)."""
+
+    SERVICE: ClassVar[str | None] = STATUS_EVENTS_SERVICE
+
+    event_bus_name: EventBusName
+    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
 
 
 class UnsubscribeEnvironment(FunctionEnvironment):

@@ -9,9 +9,16 @@ class Status(StrEnum):
     The sender writes ``processing``, ``sent``, ``failed`` and ``suppressed``; the feedback
     processor writes the rest. Everything except ``processing`` is final for the sender: an
     ``emailId`` in any other status is never sent again.
+
+    ``unknown`` is the one status nobody observed: a send may or may not have reached SES (the
+    claim expired with no ``sent`` write and no SES ``Send`` event), and the ``hold`` ambiguous-
+    send policy chose never to send it again rather than risk a duplicate. The sender (meeting
+    the expired claim) or the stuck-email sweep writes it, with a ``statusReason``; SES events
+    arriving later still move it forward (see ``feedback_rules.RANK``).
     """
 
     PROCESSING = "processing"
+    UNKNOWN = "unknown"
     SENT = "sent"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
@@ -19,6 +26,18 @@ class Status(StrEnum):
     SOFT_BOUNCED = "soft_bounced"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+
+
+class AmbiguousSendPolicy(StrEnum):
+    """What happens to an email whose send is ambiguous: its claim expired while it was still
+    ``processing``, and neither the sender's ``sent`` write nor an SES ``Send`` event recorded
+    the send. SES may or may not have accepted it."""
+
+    RESEND = "resend"
+    """Send it again: never lose an email, at the risk of a duplicate."""
+    HOLD = "hold"
+    """Mark it ``unknown`` with a ``statusReason`` and never send it again: never send twice, at
+    the risk of an email that was never sent."""
 
 
 class SuppressionReason(StrEnum):

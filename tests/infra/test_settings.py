@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from sesmailengine.settings import EngineSettings
+from sesmailengine.settings import EngineSettings, SettingsError
 
 
 def config_error(run_stack, stack: str = "dev", **overrides: str | None) -> str:
@@ -128,3 +128,55 @@ def test_readme_documents_every_config_key_with_its_default():
             assert rows[key] == f"`{str(default).lower()}`", key
         elif isinstance(default, (int, float, str)):
             assert rows[key] == f"`{default}`", key
+
+
+def settings_with(**values: str) -> EngineSettings:
+    return EngineSettings.from_config(
+        {"sesmailengine:defaultSenderEmail": "noreply@example.com"}
+        | {f"sesmailengine:{key}": value for key, value in values.items()}
+    )
+
+
+def test_a_claim_timeout_at_most_the_visibility_timeout_is_refused_with_the_reason():
+    # GIVEN a sender timeout of 60 s, so EmailQueue's visibility timeout is 360 s
+    # WHEN the claim timeout is no longer than that
+    with pytest.raises(SettingsError) as raised:
+        settings_with(senderTimeoutSeconds="60", claimTimeoutSeconds="360")
+    # THEN the error names both values and why a redelivery needs the live claim
+    message = str(raised.value)
+    assert (
+        "claimTimeoutSeconds (360) must be longer than EmailQueue's visibility timeout" in message
+    )
+    assert "(360 s" in message
+    assert "send again" in message
+
+
+def test_the_claim_timeout_defaults_to_half_an_hour_or_twice_a_longer_visibility_timeout():
+    assert settings_with().claim_timeout == 1800
+    # 6 x 300 s = 1800 s of visibility timeout: twice that
+    assert settings_with(senderTimeoutSeconds="300").claim_timeout == 3600
+
+
+def test_stuck_emails_are_those_older_than_twice_the_claim_timeout_unless_set():
+    assert settings_with().stuck_after == 60
+    assert settings_with(claimTimeoutSeconds="3000").stuck_after == 100
+    assert settings_with(stuckAfterMinutes="45").stuck_after == 45
+
+
+def test_a_stuck_age_within_the_claim_timeout_is_refused():
+    with pytest.raises(SettingsError, match=r"stuckAfterMinutes \(30\) must be longer than"):
+        settings_with(stuckAfterMinutes="30")
+
+
+def test_a_stuck_age_beyond_the_sweeps_two_day_window_is_refused():
+    with pytest.raises(SettingsError, match="sesmailengine:stuckAfterMinutes"):
+        settings_with(stuckAfterMinutes="1441")
+
+
+def test_the_ambiguous_send_policy_is_resend_or_hold():
+    assert settings_with().ambiguous_send_policy == "resend"
+    assert settings_with(ambiguousSendPolicy="hold").ambiguous_send_policy == "hold"
+    with pytest.raises(
+        SettingsError, match=r"sesmailengine:ambiguousSendPolicy.*'resend' or 'hold'"
+    ):
+        settings_with(ambiguousSendPolicy="maybe")

@@ -316,9 +316,18 @@ def test_sender_environment_names_the_real_resources(dev):
     assert env["TRACKING_TTL_DAYS"] == "14"
     assert env["MAX_SEND_RATE"] == "1"
     assert env["STATUS_EVENT_SOURCE"] == "sesmailengine"
-    visibility = dev.one(QUEUE, "email-queue").inputs["visibilityTimeoutSeconds"]
-    assert env["CLAIM_TIMEOUT_SECONDS"] == str(int(visibility))
+    assert env["CLAIM_TIMEOUT_SECONDS"] == "1800"
+    assert env["AMBIGUOUS_SEND_POLICY"] == "resend"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SESMailEngine"
+
+
+def test_a_claim_outlives_the_queue_visibility_timeout_so_redeliveries_wait_for_it(dev):
+    # GIVEN the dev stack with default claim settings
+    visibility = dev.one(QUEUE, "email-queue").inputs["visibilityTimeoutSeconds"]
+    # WHEN the sender reads its claim timeout
+    env = dev.one(FUNCTION, "sender").inputs["environment"]["variables"]
+    # THEN a redelivered request meets the live claim, several visibility timeouts later
+    assert int(env["CLAIM_TIMEOUT_SECONDS"]) >= 6 * visibility
 
 
 @pytest.mark.parametrize(("stack", "concurrency"), [("dev", 2), ("prod", 10)])
