@@ -191,6 +191,7 @@ class EmailEngine(pulumi.ComponentResource):
                     ambiguous_send_policy=settings.ambiguous_send_policy,
                     template_cache_seconds=settings.template_cache_seconds,
                     tracking_ttl_days=settings.tracking_ttl_days,
+                    status_event_source=settings.status_event_source,
                 ),
                 configuration_set_name=settings.configuration_set_name or self._default_name,
                 sender=Sender(
@@ -247,6 +248,7 @@ class EmailEngine(pulumi.ComponentResource):
                 timeout_seconds=settings.feedback_timeout_seconds,
                 track_opens_and_clicks=settings.track_opens_and_clicks,
                 soft_bounce_threshold=settings.soft_bounce_threshold,
+                status_event_source=settings.status_event_source,
                 configuration_set_name=sending.configuration_set_name,
                 configuration_set_arn=sending.configuration_set_arn,
                 state=state,
