@@ -18,8 +18,11 @@ FEEDBACK_HANDLER = "handlers.feedback_processor.handler"
 INVOKE_RETRY_ATTEMPTS = 2
 INVOKE_MAX_EVENT_AGE_SECONDS = 6 * 3600
 
-# What SES publishes to the topic. SEND is left out: the sender records sends itself.
+# What SES publishes to the topic. SEND records `sent` when the sender's own write is lost
+# (a crash between SES accepting the message and the write): the redelivered request then
+# finds the email sent instead of sending it again.
 FEEDBACK_EVENT_TYPES = (
+    "SEND",
     "BOUNCE",
     "COMPLAINT",
     "DELIVERY",

@@ -73,6 +73,7 @@ from .core.metrics import (
     OPENED,
     REJECTED,
     RENDERING_FAILED,
+    SEND_EVENTS,
     SOFT_BOUNCED,
     STATUS_EVENT_FAILURES,
     SUPPRESSED,
@@ -106,6 +107,7 @@ APPLY_ROUNDS = 4
 """Attempts at the tracking write when the item keeps changing under it."""
 
 METRIC_OF: dict[Kind, str] = {
+    Kind.SEND: SEND_EVENTS,
     Kind.DELIVERY: DELIVERED,
     Kind.HARD_BOUNCE: BOUNCED,
     Kind.SOFT_BOUNCE: SOFT_BOUNCED,

@@ -26,13 +26,16 @@ class NotYetVisible(Exception):
 
 
 def is_recent(feedback: Feedback, now: datetime) -> bool:
-    """Whether a miss may still be the index catching up (see :data:`LOOKUP_GRACE`)."""
-    return now - feedback.sent_at < LOOKUP_GRACE
+    """Whether a miss may still be the index catching up (see :data:`LOOKUP_GRACE`). A ``Send``
+    is never waited for: found only through the message id the sender records itself, it has
+    nothing left to add."""
+    return feedback.kind is not Kind.SEND and now - feedback.sent_at < LOOKUP_GRACE
 
 
 # -- what the tracking item records -----------------------------------------------------------
 
 TIMESTAMP_ATTRIBUTES: dict[Kind, str] = {
+    Kind.SEND: "sentAt",
     Kind.DELIVERY: "deliveredAt",
     Kind.HARD_BOUNCE: "bouncedAt",
     Kind.SOFT_BOUNCE: "softBouncedAt",

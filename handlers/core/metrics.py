@@ -35,6 +35,8 @@ STATUS_EVENT_FAILURES = "StatusEventFailures"
 
 # -- the feedback processor -------------------------------------------------------------------
 
+SEND_EVENTS = "SendEvents"
+"""SES ``Send`` events recorded (``sent`` when they arrive before the sender's own write)."""
 DELIVERED = "Delivered"
 BOUNCED = "Bounced"
 SOFT_BOUNCED = "SoftBounced"
@@ -47,6 +49,12 @@ CLICKED = "Clicked"
 SUPPRESSED = "Suppressed"
 UNKNOWN_EMAIL = "UnknownEmail"
 FEEDBACK_FAILED = "FeedbackFailed"
+
+# -- the stuck-email sweep --------------------------------------------------------------------
+
+STUCK_SWEEP_SERVICE = "stuck-email-sweep"
+STUCK_EMAILS = "StuckEmails"
+"""Emails found still ``processing`` after ``stuckAfterMinutes`` (each run; alarmed above 0)."""
 
 # -- the unsubscribe endpoint -----------------------------------------------------------------
 

@@ -169,9 +169,11 @@ class Kind(StrEnum):
     DELIVERY_DELAY = "DeliveryDelay"
     OPEN = "Open"
     CLICK = "Click"
+    SEND = "Send"
 
 
 STATUS_OF: dict[Kind, Status] = {
+    Kind.SEND: Status.SENT,
     Kind.DELIVERY: Status.DELIVERED,
     Kind.SOFT_BOUNCE: Status.SOFT_BOUNCED,
     Kind.HARD_BOUNCE: Status.BOUNCED,
@@ -179,7 +181,9 @@ STATUS_OF: dict[Kind, Status] = {
     Kind.REJECT: Status.FAILED,
     Kind.RENDERING_FAILURE: Status.FAILED,
 }
-"""Kinds that set a status; the others (delays, opens, clicks) only record timestamps."""
+"""Kinds that set a status; the others (delays, opens, clicks) only record timestamps. A
+``Send`` sets ``sent`` only on an email still ``processing`` (or ``unknown``): it closes the
+window between SES accepting a message and the sender recording it."""
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ class Feedback:
 
 @dataclass(frozen=True)
 class Ignored:
-    """A notification that changes nothing (``Send``, SES's subscription confirmation...)."""
+    """A notification that changes nothing (SES's subscription confirmation...)."""
 
     event_type: str
 
@@ -343,6 +347,14 @@ def _delivery_delay(notification: SesNotification, message: SnsMessage) -> Feedb
     )
 
 
+def _send(notification: SesNotification, message: SnsMessage) -> Feedback:
+    # The send happened when SES accepted the message, not when the event was published.
+    return Feedback(
+        **_common(notification, message)
+        | {"kind": Kind.SEND, "occurred_at": _utc(notification.mail.timestamp)}
+    )
+
+
 def _engagement(kind: Kind):
     def read(notification: SesNotification, message: SnsMessage) -> Feedback:
         engagement = notification.open if kind is Kind.OPEN else notification.click
@@ -359,6 +371,7 @@ def _engagement(kind: Kind):
 
 
 _READERS = {
+    "Send": _send,
     "Bounce": _bounce,
     "Complaint": _complaint,
     "Delivery": _delivery,

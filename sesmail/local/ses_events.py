@@ -1,7 +1,8 @@
 """The events SES publishes for one sent email, following the SES mailbox simulator.
 
 Formats as the SES developer guide documents event publishing to SNS ("Examples of event
-data that Amazon SES publishes to Amazon SNS"). Recipients decide the outcome:
+data that Amazon SES publishes to Amazon SNS"). Every email starts with one Send event (SES
+accepted it); then recipients decide the outcome:
 
 - `success@simulator.amazonses.com`: Delivery.
 - `bounce@simulator.amazonses.com`: Bounce, Permanent / General (5.1.1).
@@ -31,7 +32,7 @@ def ses_events_for(sent: SentRequest, now: datetime | None = None) -> list[dict[
     """Every event SES would publish for this email, in the order it would publish them."""
     now = now or datetime.now(UTC)
     mail = _mail(sent, now)
-    events: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = [{"eventType": "Send", "mail": mail, "send": {}}]
     for recipient in mail["destination"]:
         local, _, domain = parseaddr(recipient)[1].lower().partition("@")
         box = local.split("+", 1)[0] if domain == SIMULATOR_DOMAIN else ""

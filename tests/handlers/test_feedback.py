@@ -198,14 +198,47 @@ def test_opens_and_clicks_record_the_first_time_and_a_count(aws: Aws, process) -
     assert aws.status_events() == []
 
 
-def test_a_send_event_is_ignored(aws: Aws, process) -> None:
-    # GIVEN a sent email
-    track(aws)
-    # WHEN SES reports the send (the sender records sends itself)
+def test_a_send_event_records_the_send_the_sender_could_not(aws: Aws, process) -> None:
+    # GIVEN an email SES accepted while its sender crashed before writing `sent`
+    track(aws, status="processing", ses_message_id=None)
+    # WHEN SES reports the send
+    process(ses_event("send", message_id="msg-7", sent_at=at(0)))
+    # THEN the email is sent, with SES's message id and the time SES accepted it
+    item = aws.item("order-1")
+    assert (item["status"], item["sesMessageId"]) == ("sent", "msg-7")
+    assert item["sentAt"] == "2026-03-01T12:00:00.000Z"
+
+
+@pytest.mark.parametrize("status", ["unknown", "processing"])
+def test_a_send_event_proves_an_unobserved_send(aws: Aws, process, status: str) -> None:
+    # GIVEN an email whose send nobody recorded (held as unknown, or still claimed)
+    track(aws, status=status, ses_message_id=None)
+    # WHEN SES reports the send
     process(ses_event("send"))
-    # THEN nothing is read or written
+    # THEN the email is sent
     assert aws.item("order-1")["status"] == "sent"
-    assert aws.count("GetItem") == aws.count("UpdateItem") == 0
+
+
+@pytest.mark.parametrize("status", ["sent", "delivered", "bounced"])
+def test_a_send_event_after_the_sender_or_later_feedback_changes_no_status(
+    aws: Aws, process, status: str
+) -> None:
+    # GIVEN an email the sender (or later feedback) already recorded
+    track(aws, status=status, ses_message_id="msg-1", sentAt="2026-03-01T12:00:05.000Z")
+    # WHEN the Send event arrives late
+    process(ses_event("send", message_id="msg-1", sent_at=at(0)))
+    # THEN the status and the sender's record stay as they are
+    item = aws.item("order-1")
+    assert (item["status"], item["sesMessageId"]) == (status, "msg-1")
+    assert item["sentAt"] == "2026-03-01T12:00:05.000Z"
+
+
+def test_a_send_event_for_an_email_not_found_is_not_retried(aws: Aws, process) -> None:
+    # GIVEN no tracking item for an untagged, recent Send event
+    # WHEN it arrives
+    process(ses_event("send", email_id=None, sent_at=minutes_ago(0)))
+    # THEN it is counted as an unknown email, not retried (the sender records the id itself)
+    assert aws.count("Query") == 1
 
 
 # -- the older identity-notification format, found through the index ---------------------------

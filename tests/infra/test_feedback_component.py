@@ -42,7 +42,15 @@ def test_configuration_set_publishes_feedback_events_but_not_opens_by_default(de
     assert event_destination["enabled"] is True
     assert event_destination["snsDestination"] == {"topicArn": arn(dev, TOPIC, "ses-events")}
     assert sorted(event_destination["matchingEventTypes"]) == sorted(
-        ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "DELIVERY_DELAY", "RENDERING_FAILURE"]
+        [
+            "SEND",
+            "BOUNCE",
+            "COMPLAINT",
+            "DELIVERY",
+            "REJECT",
+            "DELIVERY_DELAY",
+            "RENDERING_FAILURE",
+        ]
     )
     tracked = run_stack("dev", trackOpensAndClicks="true").one(DESTINATION).inputs
     assert {"OPEN", "CLICK"} <= set(tracked["eventDestination"]["matchingEventTypes"])
@@ -82,7 +90,7 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
     suppression = dev.one("aws:dynamodb/table:Table", "suppression")
     assert env["TRACKING_TABLE"] == tracking.outputs["name"]
     assert env["SUPPRESSION_TABLE"] == suppression.outputs["name"]
-    assert env["EVENT_BUS_NAME"] == "sesmailengine-dev"
+    assert "EVENT_BUS_NAME" not in env  # the status events come from the table's stream
     assert env["SOFT_BOUNCE_THRESHOLD"] == "3"
     tuned = run_stack("dev", softBounceThreshold="5").one(FUNCTION, "processor")
     assert tuned.inputs["environment"]["variables"]["SOFT_BOUNCE_THRESHOLD"] == "5"
@@ -99,9 +107,6 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
     ]
     assert statements["MaintainSuppressionList"]["Resource"] == suppression.outputs["arn"]
     assert statements["MaintainSuppressionList"]["Action"] == "dynamodb:UpdateItem"
-    assert statements["PublishStatusEvents"]["Resource"] == arn(
-        dev, "aws:cloudwatch/eventBus:EventBus", "bus"
-    )
     assert statements["KeepFailedInvocations"] == {
         "Sid": "KeepFailedInvocations",
         "Effect": "Allow",
@@ -112,6 +117,5 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
         "WriteOwnLogs",
         "UpdateTracking",
         "MaintainSuppressionList",
-        "PublishStatusEvents",
         "KeepFailedInvocations",
     }
