@@ -7,9 +7,12 @@ Independent writes (:meth:`ConditionalWriter.write_all`) go in ``TransactWriteIt
 up to 100 items (one condition per item). When items fail their condition the transaction is
 cancelled and DynamoDB says which items failed (``CancellationReasons``, with the existing item
 thanks to ``ALL_OLD``); those items get their answer and the transaction is sent again without
-them. Items cancelled by contention (``TransactionConflict``) are retried for a few rounds,
-then written one by one with the same condition. A single item is always written with a plain
-``UpdateItem`` (same condition, half the write cost).
+them. Items cancelled by contention or throttling (``TransactionConflict``, ``ThrottlingError``)
+and whole calls that failed transiently (throttled, 5xx, timeouts) are sent again for a few
+rounds after a short jittered pause; what still has no answer is then written one item at a time
+with the same condition, so no single item (nor a bad moment of the table) fails the others.
+A call refused for any other reason (one item DynamoDB cannot take) is split at once. A single
+item is always written with a plain ``UpdateItem`` (same condition, half the write cost).
 
 A write with companions (:meth:`ConditionalWriter.write_with_companions`) is all or nothing:
 the primary write and its companions in one transaction. The primary failing its condition
@@ -18,19 +21,23 @@ ends it; a companion failing its own condition is dropped and the rest sent agai
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..core.errors import TransientError
+from ..core.errors import Throttled, TransientError
 from ..core.tracking import ConditionFailed, WriteError, WriteResult, Written
 from .attributes import plain
 from .errors import error_code, error_message, translate
 
 MAX_TRANSACTION_ITEMS = 100
 TRANSACTION_ROUNDS = 3
+PAUSE_SECONDS = 0.05
+"""Before round ``n`` (from 1) a pause drawn from ``[0, PAUSE_SECONDS * 2**n]``: 0.1 s, 0.2 s."""
 RETRYABLE_REASONS = frozenset(
     {"None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
@@ -61,8 +68,9 @@ class Cancelled:
 class ConditionalWriter:
     """Conditional writes through the DynamoDB client ``client()`` returns."""
 
-    def __init__(self, client: Callable[[], Any]):
+    def __init__(self, client: Callable[[], Any], sleep: Callable[[float], None] = time.sleep):
         self._client = client
+        self._sleep = sleep
 
     def update(
         self, op: dict[str, Any], convert: Convert = plain
@@ -86,9 +94,11 @@ class ConditionalWriter:
         """Write every op (keyed by whatever the caller likes); the answer for each key."""
         results: dict[str, WriteResult] = {}
         pending = dict(ops)
-        for _ in range(TRANSACTION_ROUNDS):
+        for round_number in range(TRANSACTION_ROUNDS):
             if not pending:
                 return results
+            if round_number:
+                self._sleep(random.uniform(0, PAUSE_SECONDS * 2**round_number))
             again: dict[str, dict[str, Any]] = {}
             for chunk in _chunks(list(pending.items()), MAX_TRANSACTION_ITEMS):
                 if len(chunk) == 1:
@@ -96,8 +106,14 @@ class ConditionalWriter:
                     results[key] = self.write_one(op)
                     continue
                 outcome = self._transact([op for _, op in chunk])
-                if not isinstance(outcome, list):
+                if isinstance(outcome, Written):
                     results.update((key, outcome) for key, _ in chunk)
+                    continue
+                if isinstance(outcome, WriteError):
+                    if isinstance(outcome.error, Throttled | TransientError):
+                        again.update(chunk)
+                    else:
+                        results.update((key, self.write_one(op)) for key, op in chunk)
                     continue
                 for (key, op), reason in zip(chunk, outcome, strict=True):
                     if reason.condition_failed:
@@ -107,7 +123,7 @@ class ConditionalWriter:
                     else:
                         results[key] = WriteError(RuntimeError(f"{reason.code}: {reason.message}"))
             pending = again
-        # Contention outlasted the rounds: the same conditional writes, one item at a time.
+        # Contention or trouble outlasted the rounds: the same conditional writes, one at a time.
         for key, op in pending.items():
             results[key] = self.write_one(op)
         return results

@@ -126,6 +126,9 @@ class SqsRecord(BaseModel):
     messageId: str
     body: str
     attributes: dict[str, Any] = Field(default_factory=dict)
+    receiptHandle: str = ""
+    eventSourceARN: str = ""
+    """The queue the record came from (``arn:aws:sqs:<region>:<account>:<name>``)."""
 
     @property
     def receive_count(self) -> int:
@@ -145,6 +148,8 @@ class SqsEvent(BaseModel):
 class ValidRequest:
     email_id: str
     request: EmailRequest
+    source: str
+    """The envelope's ``source``: who asked for the email."""
 
 
 @dataclass(frozen=True)
@@ -190,11 +195,11 @@ def parse_body(body: str) -> ParsedBody:
         )
 
     try:
-        EventBridgeEnvelope.model_validate(event)
+        envelope = EventBridgeEnvelope.model_validate(event)
         request = EmailRequest.model_validate(detail)
     except ValidationError as error:
         return invalid(f"invalid request: {describe(error)}")
-    return ValidRequest(email_id=email_id, request=request)
+    return ValidRequest(email_id=email_id, request=request, source=envelope.source)
 
 
 def describe(error: ValidationError, limit: int = 900) -> str:
