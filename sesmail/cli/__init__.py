@@ -97,6 +97,7 @@ def main(
 # Command groups register themselves on `main` when imported.
 from . import (  # noqa: E402,F401
     brake,
+    bus,
     dlq,
     emails,
     local_mode,
