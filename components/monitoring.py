@@ -19,6 +19,14 @@ from .dashboard import (
 )
 from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
 from .handlers.core.environment import BrakeEnvironment
+from .handlers.core.metrics import (
+    METRICS_NAMESPACE,
+    SENDER_SERVICE,
+    SERVICE_DIMENSION,
+    STUCK_EMAILS,
+    STUCK_SWEEP_SERVICE,
+    TRACKING_WRITE_FAILURES,
+)
 from .naming import child_options, component_type, invoke_options
 
 BRAKE_HANDLER = "handlers.sending_brake.handler"
@@ -256,6 +264,7 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
             dimensions={"QueueName": args.email_queue_name},
         ),
     ]
+    alarms += _crash_window_alarms()
     for label, queue in args.dead_letter_queue_names.items():
         alarms.append(
             _Alarm(
@@ -291,6 +300,45 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
             )
         )
     return alarms
+
+
+def _crash_window_alarms() -> list[_Alarm]:
+    """Emails whose state no attempt will settle by itself, alarmed at the first one."""
+    return [
+        _any_count(
+            "stuck-emails",
+            "Emails are still processing after stuckAfterMinutes: the sweep logs each emailId "
+            "(under hold they are now `unknown`, never resent)",
+            STUCK_EMAILS,
+            STUCK_SWEEP_SERVICE,
+            "Maximum",
+        ),
+        _any_count(
+            "tracking-write-failures",
+            "The sender could not record an email's outcome (it may have been sent): its "
+            "status waits for SES's Send event or the stuck-email sweep",
+            TRACKING_WRITE_FAILURES,
+            SENDER_SERVICE,
+            "Sum",
+        ),
+    ]
+
+
+def _any_count(key: str, description: str, metric: str, service: str, statistic: str) -> _Alarm:
+    # Our metrics are emitted only by a function that ran: a missing point is healthy.
+    return _Alarm(
+        key=key,
+        description=description,
+        namespace=METRICS_NAMESPACE,
+        metric=metric,
+        statistic=statistic,
+        period=FIVE_MINUTES,
+        evaluation_periods=1,
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        treat_missing_data="notBreaching",
+        dimensions={SERVICE_DIMENSION: service},
+    )
 
 
 def _reputation_alarm(

@@ -44,6 +44,8 @@ class SenderTuning:
     """How long a sender instance reuses a compiled template."""
     tracking_ttl_days: int
     """Days a tracking item lives before DynamoDB expires it."""
+    status_event_source: str
+    """`source` of the status events the sender puts on the bus."""
 
 
 @dataclass(frozen=True)
@@ -293,10 +295,12 @@ def _environment(
         suppression_table=args.state.suppression_table.name,
         template_bucket=args.template_bucket.name,
         configuration_set=configuration_set.configuration_set_name,
+        event_bus_name=args.state.bus.name,
         default_sender_email=sender.email,
         default_sender_name=sender.name,
         template_cache_ttl_seconds=tuning.template_cache_seconds,
         tracking_ttl_days=tuning.tracking_ttl_days,
+        status_event_source=tuning.status_event_source,
         max_send_rate=tuning.max_send_rate,
         claim_timeout_seconds=tuning.claim_timeout_seconds,
         ambiguous_send_policy=tuning.ambiguous_send_policy,
@@ -383,6 +387,12 @@ def _policy(
                 "sqs:GetQueueAttributes",
             ],
             "Resource": args.queue_arn,
+        },
+        {
+            "Sid": "PublishStatusEvents",
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": args.state.bus.arn,
         },
     ]
     if args.unsubscribe is not None:

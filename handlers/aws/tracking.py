@@ -49,6 +49,7 @@ from .errors import translate
 from .transactions import ConditionalWriter
 
 SES_MESSAGE_ID_INDEX = "ses-message-id-index"
+DATE_PARTITION_INDEX = "date-partition-index"
 _NAMES = {"#status": "status", "#ts": "timestamp", "#ttl": "ttl"}
 _CLAIMABLE = (
     "attribute_not_exists(emailId) OR (#status = :processing AND "
@@ -339,6 +340,35 @@ class TrackingTable:
             "ExpressionAttributeValues": {":done": {"SS": sorted(set(elements))}},
         }
         return self._writer.write_one(op)
+
+    # -- the stuck-email sweep ----------------------------------------------------------------
+
+    def processing_before(self, date_partition: str, before: str) -> list[dict[str, Any]]:
+        """The items created on ``date_partition`` still ``processing`` and last claimed before
+        ``before``, through the ``date-partition-index``. Eventually consistent: whatever the
+        sweep writes from this is conditional on the item as it really is."""
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": DATE_PARTITION_INDEX,
+            "KeyConditionExpression": "datePartition = :dp AND #ts < :before",
+            "FilterExpression": "#status = :processing",
+            "ExpressionAttributeNames": {"#ts": "timestamp", "#status": "status"},
+            "ExpressionAttributeValues": {
+                ":dp": {"S": date_partition},
+                ":before": {"S": before},
+                ":processing": {"S": Status.PROCESSING.value},
+            },
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            try:
+                response = self._client().query(**query)
+            except (ClientError, BotoCoreError) as error:
+                raise translate(error) from error
+            items += [python(item) for item in response.get("Items") or ()]
+            if "LastEvaluatedKey" not in response:
+                return items
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # -- building requests -------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from .metrics import (
     FEEDBACK_SERVICE,
     METRICS_NAMESPACE,
     SENDER_SERVICE,
-    STATUS_EVENTS_SERVICE,
+    STUCK_SWEEP_SERVICE,
     UNSUBSCRIBE_SERVICE,
 )
 from .statuses import AmbiguousSendPolicy
@@ -149,6 +149,7 @@ class SenderEnvironment(FunctionEnvironment):
         alias="TEMPLATE_BUCKET", description="Bucket holding `templates/{name}/...`."
     )
     configuration_set: ConfigurationSet
+    event_bus_name: EventBusName
     default_sender_email: str | None = Field(
         None, alias="DEFAULT_SENDER_EMAIL", description="Last fallback for the From address."
     )
@@ -167,6 +168,7 @@ class SenderEnvironment(FunctionEnvironment):
         alias="TRACKING_TTL_DAYS",
         description="Tracking items expire this many days after creation (DynamoDB TTL).",
     )
+    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
     max_send_rate: float = Field(
         0.0,
         ge=0,
@@ -292,6 +294,8 @@ class FeedbackEnvironment(FunctionEnvironment):
 
     tracking_table: TrackingTable
     suppression_table: SuppressionTable
+    event_bus_name: EventBusName
+    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
     soft_bounce_threshold: int = Field(
         3,
         ge=1,
@@ -300,13 +304,20 @@ class FeedbackEnvironment(FunctionEnvironment):
     )
 
 
-class StatusEventsEnvironment(FunctionEnvironment):
-    """The status-events function's environment (it reads the tracking table's stream)."""
+class SweepEnvironment(FunctionEnvironment):
+    """The stuck-email sweep's environment."""
 
-    SERVICE: ClassVar[str | None] = STATUS_EVENTS_SERVICE
+    SERVICE: ClassVar[str | None] = STUCK_SWEEP_SERVICE
 
-    event_bus_name: EventBusName
-    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
+    tracking_table: TrackingTable
+    stuck_after_minutes: int = Field(
+        60,
+        ge=1,
+        le=1440,
+        alias="STUCK_AFTER_MINUTES",
+        description="Age of the last claim after which a `processing` email is stuck.",
+    )
+    ambiguous_send_policy: AmbiguousSendPolicyField = AmbiguousSendPolicy.RESEND
 
 
 class UnsubscribeEnvironment(FunctionEnvironment):

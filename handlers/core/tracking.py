@@ -145,6 +145,19 @@ class SenderTracking(Protocol):
         ...
 
 
+class SweepTracking(Protocol):
+    """What the stuck-email sweep asks of the tracking table."""
+
+    def processing_before(self, date_partition: str, before: str) -> list[dict[str, Any]]:
+        """Items created on ``date_partition``, still ``processing``, claimed before ``before``."""
+        ...
+
+    def hold(self, email_id: str, claim_token: str, reason: str, now: datetime) -> WriteResult:
+        """Write ``unknown`` (with ``reason``) on an item still ``processing`` under the
+        expired claim ``claim_token``."""
+        ...
+
+
 class FeedbackTracking(Protocol):
     """What the feedback processor asks of the tracking table (tracking and streak items)."""
 
