@@ -24,6 +24,7 @@ test: lint
 bench: install
 	$(BIN)/python bench/bench_sender.py
 	$(BIN)/python bench/bench_artifact.py
+	$(BIN)/python bench/bench_local.py
 
 STACK ?= dev
 preview: install

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import ses_extensions
+from . import moto_extensions, ses_extensions
 
 # Local mode talks only to the emulator: these replace any real credentials in the process.
 FAKE_CREDENTIALS = {
@@ -27,8 +28,12 @@ class Emulator:
         from moto.server import ThreadedMotoServer
 
         ses_extensions.install()
+        moto_extensions.install()
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.endpoint = ""
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._session: Any = None
 
     def start(self) -> str:
         # The server's request log would drown what local mode prints.
@@ -41,6 +46,9 @@ class Emulator:
             urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         ).close()
         ses_extensions.take_sent_requests()
+        moto_extensions.forget_visibility_changes()
+        with self._clients_lock:
+            self._clients.clear()
         return self.endpoint
 
     def stop(self) -> None:
@@ -56,15 +64,34 @@ class Emulator:
         }
 
     def client(self, service: str) -> Any:
+        """A new client of the emulator, the caller's own (its event hooks are its own)."""
         import boto3
 
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        return boto3.client(service, **self._client_settings())
+
+    def shared_client(self, service: str) -> Any:
+        """One client per service for local mode's own calls: made once (loading a service
+        model is the slow part of a call) and shared, as boto3 clients may be, by threads."""
+        import boto3
+
+        with self._clients_lock:  # boto3 sessions are not thread-safe; their clients are
+            client = self._clients.get(service)
+            if client is None:
+                session = self._session = self._session or boto3.session.Session()
+                client = self._clients[service] = session.client(service, **self._client_settings())
+            return client
+
+    def _client_settings(self) -> dict[str, Any]:
+        import botocore.config
+
+        return {
+            "endpoint_url": self.endpoint,
+            "region_name": REGION,
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+            # Enough connections for every sender instance the runtime runs at once.
+            "config": botocore.config.Config(max_pool_connections=50),
+        }
 
 
 @contextmanager

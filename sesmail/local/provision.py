@@ -53,6 +53,7 @@ class LocalFunction:
     handler: str
     environment: dict[str, str]
     timeout_seconds: int
+    memory_mb: int = 128  # Lambda's default
     dead_letter_queue_arn: str | None = None
     async_retries: int = 2  # Lambda's default for asynchronous invocations
 
@@ -67,6 +68,10 @@ class QueueTrigger:
     function: LocalFunction
     batch_size: int
     reports_batch_item_failures: bool
+    maximum_concurrency: int | None = None
+    """The mapping's ScalingConfig: at most this many instances at once (None: no limit)."""
+    visibility_timeout_seconds: int = 30
+    """The queue's: how long a received record stays hidden (SQS's default is 30 s)."""
 
 
 @dataclass
@@ -91,6 +96,9 @@ class LocalDeployment:
     outputs: dict[str, Any] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    time_scale: float = 1
+    """Deployed seconds per local second of the durations in the functions' environments
+    (the runtime sets it when it scales them)."""
 
 
 def provision(graph: ResourceGraph, client: Callable[[str], Any]) -> LocalDeployment:
@@ -352,6 +360,7 @@ class _Builder:
                 for k, v in (inputs.get("environment") or {}).get("variables", {}).items()
             },
             timeout_seconds=int(inputs.get("timeout", 3)),
+            memory_mb=int(inputs.get("memorySize", 128)),
             dead_letter_queue_arn=(inputs.get("deadLetterConfig") or {}).get("targetArn"),
         )
         # The emulator knows the function too, so its SQS trigger exists for the brake.
@@ -362,6 +371,7 @@ class _Builder:
             Handler=function.handler,
             Code={"ZipFile": _placeholder_zip()},
             Timeout=function.timeout_seconds,
+            MemorySize=function.memory_mb,
         )
         self.deployment.functions[resource.name] = function
         self.functions_by_arn[resource.outputs["arn"]] = function
@@ -386,20 +396,29 @@ class _Builder:
         inputs = resource.inputs
         function = self.functions_by_arn[inputs["functionName"]]
         queue_arn = inputs["eventSourceArn"]
-        batch_size = int(inputs.get("batchSize", 10))
-        mapping = self.client("lambda").create_event_source_mapping(
-            EventSourceArn=queue_arn, FunctionName=function.name, BatchSize=batch_size
-        )
+        request: dict[str, Any] = {
+            "EventSourceArn": queue_arn,
+            "FunctionName": function.name,
+            "BatchSize": int(inputs.get("batchSize", 10)),
+            "FunctionResponseTypes": list(inputs.get("functionResponseTypes") or []),
+        }
+        scaling = inputs.get("scalingConfig") or {}
+        if scaling.get("maximumConcurrency"):
+            request["ScalingConfig"] = {"MaximumConcurrency": int(scaling["maximumConcurrency"])}
+        mapping = self.client("lambda").create_event_source_mapping(**request)
         _detach_from_emulator_queue(queue_arn, mapping["UUID"])
+        # The runtime polls as the mapping the emulator holds says, not as the program asked.
         self.deployment.queue_triggers.append(
             QueueTrigger(
                 uuid=mapping["UUID"],
                 queue_url=self.queue_urls[queue_arn],
                 queue_arn=queue_arn,
                 function=function,
-                batch_size=batch_size,
+                batch_size=int(mapping["BatchSize"]),
                 reports_batch_item_failures="ReportBatchItemFailures"
-                in (inputs.get("functionResponseTypes") or []),
+                in (mapping.get("FunctionResponseTypes") or []),
+                maximum_concurrency=(mapping.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+                visibility_timeout_seconds=self._visibility_timeout(queue_arn),
             )
         )
         # The program's outputs and environments name the mapping by its deployed id.
@@ -412,6 +431,12 @@ class _Builder:
             if value == declared:
                 self.deployment.outputs[key] = mapping["UUID"]
         self._created(resource)
+
+    def _visibility_timeout(self, queue_arn: str) -> int:
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=self.queue_urls[queue_arn], AttributeNames=["VisibilityTimeout"]
+        )["Attributes"]
+        return int(attributes["VisibilityTimeout"])
 
     def _subscription(self, resource: DeclaredResource) -> None:
         inputs = resource.inputs

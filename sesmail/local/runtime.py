@@ -1,11 +1,20 @@
 """Runs the real handlers in-process the way Lambda would, and plays SES's part.
 
-- SQS triggers: Lambda-shaped batches (the mapping's batch size), partial batch failures
-  honoured (failed records come back after a short local visibility timeout), the queue's own
+- SQS triggers: Lambda-shaped batches (the mapping's batch size), as many at once as the
+  mapping's `ScalingConfig.MaximumConcurrency` (several instances of the function, in
+  threads); partial batch failures honoured: a failed record (or a batch whose invocation
+  died) comes back after the queue's visibility timeout, on the local clock
+  (`LOCAL_TIME_SCALE`), unless the handler set the record's visibility itself; the queue's own
   redrive policy moves a message to its DLQ after `maxReceiveCount` receives; a trigger the
   sending brake disabled is not polled.
 - SNS subscriptions: each message becomes an SNS record; a handler error is retried as
   Lambda retries asynchronous invocations, then the event goes to the function's DLQ.
+- Durations: the deployment's waits are played `LOCAL_TIME_SCALE` times faster, all of them
+  (visibility timeouts and the environment's timeouts equal to them), so they keep their
+  proportions: a retried record does not find its own claim still fresh.
+- Environments: a function's environment variables are process-wide (`os.environ`), so only
+  one function runs at a time: a round of the sender's instances shares its environment, and
+  the feedback processor runs between rounds.
 - SES: after every accepted SendEmail, the events SES would publish (Delivery, Bounce,
   Complaint, following the SES mailbox simulator) go to the configuration set's topic, and the
   message is written to the outbox.
@@ -16,15 +25,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext, redirect_stdout
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import ses_extensions
+from . import moto_extensions, ses_extensions
 from .outbox import Outbox
 from .provision import LocalDeployment, LocalFunction, QueueTrigger, TopicTrigger
 from .ses_events import ses_events_for
@@ -50,9 +61,38 @@ def _handler(module: str) -> Callable[[dict, Any], Any]:
     return entry_points[module]
 
 
-RETRY_VISIBILITY_SECONDS = 0
-"""How soon a failed record comes back locally (the deployed queue waits its visibility
-timeout, minutes, which a local run should not)."""
+LOCAL_TIME_SCALE = 60.0
+"""Deployed seconds per local second: one deployed minute passes in one local second. A
+record the sender failed comes back after EmailQueue's visibility timeout, 180 s deployed,
+3 s here: long enough to watch a retry happen, short enough for a demo. SQS counts whole
+seconds, so a scaled wait is at least 1 s (0 stays 0)."""
+
+SCALED_ENVIRONMENT = ("CLAIM_TIMEOUT_SECONDS",)
+"""Durations in a function's environment that are measured against the queue's visibility
+timeout: scaled with it, or a record retried after 3 s would find its own claim fresh for
+another 30 min."""
+
+RETRY_VISIBILITY_SECONDS: int | None = None
+"""Overrides, when set, how many local seconds a failed record stays hidden."""
+
+MAX_LOCAL_INSTANCES = 10
+"""Most instances of one function at once locally. A mapping without a MaximumConcurrency
+scales to hundreds deployed; a laptop gains nothing from more threads than this."""
+
+SENDER_ROUND_BATCHES = 4
+"""Batches each instance takes from its queue per round, before the runtime turns to SES
+feedback: long enough rounds to keep the instances busy, short enough that feedback keeps
+up with sending."""
+
+FEEDBACK_ROUND_MESSAGES = 500
+"""Most SNS messages delivered per round (more than a sender round publishes)."""
+
+
+def local_seconds(deployed_seconds: float, time_scale: float = LOCAL_TIME_SCALE) -> int:
+    """A deployed duration on the local clock, in the whole seconds SQS counts."""
+    if deployed_seconds <= 0:
+        return 0
+    return max(1, round(deployed_seconds / time_scale))
 
 
 _CONSOLE = ("<stdout>", "<stderr>")
@@ -64,7 +104,7 @@ class LocalContext:
     def __init__(self, function: LocalFunction) -> None:
         self.function_name = function.name
         self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 512
+        self.memory_limit_in_mb = function.memory_mb
         self.invoked_function_arn = (
             f"arn:aws:lambda:us-east-1:123456789012:function:{function.name}"
         )
@@ -100,40 +140,66 @@ class LocalRuntime:
         outbox: Outbox,
         log_file: Path | None = None,
         aws_environment: dict[str, str] | None = None,
+        time_scale: float = LOCAL_TIME_SCALE,
     ) -> None:
         """`aws_environment` points the handlers' SDK at the emulator (endpoint, fake
-        credentials); it is set only while a handler runs."""
+        credentials); it is set only while a handler runs. `client(service)` is used from
+        several threads at once. `time_scale`: deployed seconds per local second."""
         self.deployment = deployment
         self._aws_environment = aws_environment or {}
         self.client = client
         self.outbox = outbox
+        self.time_scale = time_scale
         self._log_file = log_file.open("a") if log_file else None
+        self._log = _LineWriter(self._log_file) if self._log_file else None
+        self._instances = ThreadPoolExecutor(MAX_LOCAL_INSTANCES, thread_name_prefix="lambda")
+        _scale_environments(deployment, time_scale)
+
+    def close(self) -> None:
+        """Stop the instances' threads. The log file stays open: handlers' loggers keep
+        writing to it until another session routes them to its own."""
+        self._instances.shutdown(wait=True)
+        if self._log is not None:
+            self._log.flush()
 
     # -- invoking -----------------------------------------------------------------------------
 
     def invoke(self, function: LocalFunction, event: dict[str, Any]) -> Any:
         """One synchronous invocation with the function's environment."""
+        with self._running(function):
+            return self._call(function, event)
+
+    @contextmanager
+    def _running(self, function: LocalFunction) -> Iterator[None]:
+        """The function's environment, for as many invocations of it as run in the block."""
         environment = {**self._aws_environment, **function.environment}
         with _environment(environment), self._captured_output():
-            handler = _handler(function.handler)
+            _handler(function.handler)  # imported inside its environment, as Lambda does
             self._route_handler_logs()
-            return handler(event, LocalContext(function))
+            yield
+
+    def _call(self, function: LocalFunction, event: dict[str, Any]) -> Any:
+        """One invocation; inside `_running(function)`."""
+        return _handler(function.handler)(event, LocalContext(function))
 
     def _captured_output(self) -> Any:
         # Metrics (EMF) are printed; locally they belong in the log file, not the terminal.
-        if self._log_file is None:
+        if self._log is None:
             return nullcontext()
-        return redirect_stdout(self._log_file)
+        return redirect_stdout(self._log)  # type: ignore[type-var]
 
     def _route_handler_logs(self) -> None:
         # Powertools loggers write JSON to stdout; locally it goes to the log file instead.
-        if self._log_file is None:
+        if self._log is None:
             return
         for logger in list(logging.Logger.manager.loggerDict.values()):
             for handler in getattr(logger, "handlers", []):
-                stream_name = getattr(getattr(handler, "stream", None), "name", None)
-                if type(handler) is logging.StreamHandler and stream_name in _CONSOLE:
-                    handler.setStream(self._log_file)
+                stream = getattr(handler, "stream", None)
+                ours = isinstance(stream, _LineWriter) and stream is not self._log
+                if type(handler) is logging.StreamHandler and (
+                    ours or getattr(stream, "name", None) in _CONSOLE
+                ):
+                    handler.setStream(self._log)  # type: ignore[arg-type]
 
     # -- one pass -----------------------------------------------------------------------------
 
@@ -152,7 +218,10 @@ class LocalRuntime:
         deadline = time.monotonic() + timeout_seconds
         quiet_since = time.monotonic()
         while time.monotonic() < deadline:
-            if self.step().any or self._messages_in_flight():
+            if self.step().any:
+                quiet_since = time.monotonic()
+                continue
+            if self._messages_in_flight():
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= settle_seconds:
                 return True
@@ -182,9 +251,34 @@ class LocalRuntime:
         return state == "Enabled"
 
     def _poll_queue(self, trigger: QueueTrigger) -> int:
+        """One round: up to the mapping's maximum concurrency of instances, each taking
+        batches until the queue has none or it has done `SENDER_ROUND_BATCHES`. An
+        invocation that died (a BaseException, as `faults.InvocationDied`) is raised once
+        every instance has finished its round."""
         if not self._enabled(trigger):
             return 0
+        instances = min(trigger.maximum_concurrency or MAX_LOCAL_INSTANCES, MAX_LOCAL_INSTANCES)
+        with self._running(trigger.function):
+            rounds = [
+                self._instances.submit(self._instance_round, trigger) for _ in range(instances)
+            ]
+            died = [r.exception() for r in rounds if r.exception() is not None]
+        if died:
+            raise died[0]
+        return sum(r.result() for r in rounds)
+
+    def _instance_round(self, trigger: QueueTrigger) -> int:
+        records = 0
+        for _ in range(SENDER_ROUND_BATCHES):
+            received = self._invoke_batch(trigger)
+            if not received:
+                break
+            records += received
+        return records
+
+    def _invoke_batch(self, trigger: QueueTrigger) -> int:
         sqs = self.client("sqs")
+        received_at = time.monotonic()
         messages = sqs.receive_message(
             QueueUrl=trigger.queue_url,
             MaxNumberOfMessages=trigger.batch_size,
@@ -195,52 +289,101 @@ class LocalRuntime:
         if not messages:
             return 0
         event = {"Records": [_sqs_record(m, trigger.queue_arn) for m in messages]}
+        everything = {m["MessageId"] for m in messages}
         try:
-            response = self.invoke(trigger.function, event) or {}
-            if trigger.reports_batch_item_failures:
-                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-            else:
-                failed = set()
+            response = self._call(trigger.function, event) or {}
         except Exception:
             logging.getLogger(__name__).exception(
                 "%s failed; the batch will be retried", trigger.function.name
             )
-            failed = {m["MessageId"] for m in messages}
+            self._settle(trigger, messages, everything, received_at)
+        except BaseException:
+            # Died (timeout, crash): nothing deleted; the batch comes back when its
+            # visibility timeout ends, as after a failure.
+            self._settle(trigger, messages, everything, received_at)
+            raise
+        else:
+            failed = (
+                {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+                if trigger.reports_batch_item_failures
+                else set()
+            )
+            self._settle(trigger, messages, failed, received_at)
+        return len(messages)
+
+    def _settle(
+        self,
+        trigger: QueueTrigger,
+        messages: list[dict[str, Any]],
+        failed: set[str],
+        received_at: float,
+    ) -> None:
+        """Delete what succeeded, as the event source mapping does. A failed record stays
+        hidden until the queue's visibility timeout (local clock) from its receive ends, or
+        for as long as the handler chose, if it changed the record's visibility itself."""
+        sqs = self.client("sqs")
+        hidden_for = self._retry_visibility_seconds(trigger)
+        consumed = []
         for message in messages:
-            if message["MessageId"] in failed:
+            handle = message["ReceiptHandle"]
+            handler_chose = moto_extensions.visibility_changed(handle)
+            if message["MessageId"] not in failed:
+                consumed.append(handle)
+            elif not handler_chose:
+                remaining = hidden_for - (time.monotonic() - received_at)
                 sqs.change_message_visibility(
                     QueueUrl=trigger.queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=RETRY_VISIBILITY_SECONDS,
+                    ReceiptHandle=handle,
+                    VisibilityTimeout=max(0, round(remaining)),
                 )
-            else:
-                sqs.delete_message(
-                    QueueUrl=trigger.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return len(messages)
+                moto_extensions.visibility_changed(handle)  # ours, not the handler's
+        if consumed:
+            sqs.delete_message_batch(
+                QueueUrl=trigger.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(consumed)],
+            )
+
+    def _retry_visibility_seconds(self, trigger: QueueTrigger) -> int:
+        if RETRY_VISIBILITY_SECONDS is not None:
+            return RETRY_VISIBILITY_SECONDS
+        return local_seconds(trigger.visibility_timeout_seconds, self.time_scale)
 
     # -- SNS subscriptions --------------------------------------------------------------------
 
     def _poll_topic(self, trigger: TopicTrigger) -> int:
+        """Each SNS message is one asynchronous invocation; a round delivers what has been
+        published, up to `FEEDBACK_ROUND_MESSAGES`."""
         sqs = self.client("sqs")
-        messages = sqs.receive_message(
-            QueueUrl=trigger.tap_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
-        for message in messages:
-            event = {
-                "Records": [_sns_record(json.loads(message["Body"]), trigger.subscription_arn)]
-            }
-            self._invoke_async(trigger.function, event)
-            sqs.delete_message(
-                QueueUrl=trigger.tap_queue_url, ReceiptHandle=message["ReceiptHandle"]
-            )
-        return len(messages)
+        delivered = 0
+        with ExitStack() as running:
+            while delivered < FEEDBACK_ROUND_MESSAGES:
+                messages = sqs.receive_message(
+                    QueueUrl=trigger.tap_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+                ).get("Messages", [])
+                if not messages:
+                    break
+                if not delivered:
+                    running.enter_context(self._running(trigger.function))
+                for message in messages:
+                    envelope = json.loads(message["Body"])
+                    event = {"Records": [_sns_record(envelope, trigger.subscription_arn)]}
+                    self._invoke_async(trigger.function, event)
+                sqs.delete_message_batch(
+                    QueueUrl=trigger.tap_queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(messages)
+                    ],
+                )
+                delivered += len(messages)
+        return delivered
 
     def _invoke_async(self, function: LocalFunction, event: dict[str, Any]) -> None:
+        """Inside `_running(function)`."""
         error: Exception | None = None
         for _ in range(1 + function.async_retries):
             try:
-                self.invoke(function, event)
+                self._call(function, event)
                 return
             except Exception as failure:  # Lambda retries any error of an async invocation
                 error = failure
@@ -259,7 +402,7 @@ class LocalRuntime:
 
     def _publish_ses_events(self) -> int:
         sent = ses_extensions.take_sent_requests()
-        sns = self.client("sns")
+        by_topic: dict[str, list[str]] = {}
         for request in sent:
             self.outbox.write(request)
             configuration_set = request.request.get("ConfigurationSetName")
@@ -267,8 +410,56 @@ class LocalRuntime:
             for event in ses_events_for(request):
                 for event_types, topic_arn in destinations:
                     if _event_type_code(event["eventType"]) in event_types:
-                        sns.publish(TopicArn=topic_arn, Message=json.dumps(event))
+                        by_topic.setdefault(topic_arn, []).append(json.dumps(event))
+        sns = self.client("sns")
+        for topic_arn, messages in by_topic.items():
+            for start in range(0, len(messages), 10):
+                sns.publish_batch(
+                    TopicArn=topic_arn,
+                    PublishBatchRequestEntries=[
+                        {"Id": str(i), "Message": message}
+                        for i, message in enumerate(messages[start : start + 10])
+                    ],
+                )
         return len(sent)
+
+
+class _LineWriter:
+    """The log file as several instances write to it at once: whole lines, one at a time
+    (`print` writes a line and its newline in two calls)."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self._lock = threading.Lock()
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        pending = getattr(self._pending, "text", "") + text
+        lines, newline, rest = pending.rpartition("\n")
+        self._pending.text = rest
+        if newline:
+            with self._lock:
+                self._file.write(lines + newline)
+        return len(text)
+
+    def flush(self) -> None:
+        pending = getattr(self._pending, "text", "")
+        self._pending.text = ""
+        with self._lock:
+            if pending:
+                self._file.write(pending)
+            self._file.flush()
+
+
+def _scale_environments(deployment: LocalDeployment, time_scale: float) -> None:
+    if deployment.time_scale != 1:
+        return  # already on a local clock
+    deployment.time_scale = time_scale
+    for function in deployment.functions.values():
+        for name in SCALED_ENVIRONMENT:
+            if name in function.environment:
+                deployed = float(function.environment[name])
+                function.environment[name] = str(local_seconds(deployed, time_scale))
 
 
 def _event_type_code(event_type: str) -> str:

@@ -16,7 +16,7 @@ from sesmailengine.testing import placeholder_artifacts, run_program, stack_conf
 from .emulator import REGION, Emulator, running_emulator
 from .outbox import Outbox
 from .provision import LocalDeployment, provision
-from .runtime import LocalRuntime
+from .runtime import LOCAL_TIME_SCALE, LocalRuntime
 
 STATE_DIR = Path(".sesmail")
 
@@ -45,10 +45,12 @@ def local_session(
     state_dir: Path = STATE_DIR,
     port: int = 0,
     config_overrides: dict[str, str] | None = None,
+    time_scale: float = LOCAL_TIME_SCALE,
 ) -> Iterator[LocalSession]:
     """Start the emulator, create what `<project_dir>/__main__.py` declares for `stack`, and
-    run the handlers against it. Writes `<state_dir>/local.json` (endpoint, region, stack
-    outputs) so `sesmail --local ...` in another shell finds it.
+    run the handlers against it, the deployment's waits `time_scale` times faster. Writes
+    `<state_dir>/local.json` (endpoint, region, stack outputs) so `sesmail --local ...` in
+    another shell finds it.
 
     The emulator keeps its state in this process (moto's backends): one local session per
     process at a time, and no `moto.mock_aws` while it runs."""
@@ -70,14 +72,15 @@ def local_session(
     state_dir.mkdir(parents=True, exist_ok=True)
     with running_emulator(port=port) as emulator:
         _forget_handler_state()
-        deployment = provision(graph, emulator.client)
+        deployment = provision(graph, emulator.shared_client)
         outbox = Outbox(state_dir / "outbox")
         runtime = LocalRuntime(
             deployment,
-            emulator.client,
+            emulator.shared_client,
             outbox,
             log_file=state_dir / "lambda.log",
             aws_environment=emulator.environment(),
+            time_scale=time_scale,
         )
         state_file = state_dir / "local.json"
         state_file.write_text(
@@ -91,6 +94,7 @@ def local_session(
             yield LocalSession(emulator, deployment, runtime, outbox, state_dir)
         finally:
             state_file.unlink(missing_ok=True)
+            runtime.close()
 
 
 def _forget_handler_state() -> None:

@@ -59,6 +59,9 @@ def local(tmp_path_factory) -> Iterator[LocalSession]:
             project_dir=PROJECT_DIR,
             state_dir=workdir / ".sesmail",
             config_overrides={"maxSendRate": "0"},  # the dev stack paces 1/s, as the sandbox
+            # A failed record comes back after 1 s (180 s deployed), a poison one reaches the
+            # DLQ in 2 s; `test_runtime` runs local mode's default clock.
+            time_scale=180,
         ) as session:
             yield session
 
