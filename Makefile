@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install lint test bench preview demo
+.PHONY: install lint test bench preview demo reliability
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ bench: install
 	$(BIN)/python bench/bench_sender.py
 	$(BIN)/python bench/bench_artifact.py
 	$(BIN)/python bench/bench_local.py
+
+# Fault scenarios on local mode, one line each; fails if any email is duplicated, lost,
+# dead-lettered, stuck or missing a status event (not part of `make test`: minutes).
+reliability: install
+	$(BIN)/python bench/reliability.py
 
 STACK ?= dev
 preview: install
