@@ -9,10 +9,11 @@ from .artifact import TEMPLATES_PACKAGE, LambdaArtifacts, deployable_artifacts, 
 from .feedback import Feedback, FeedbackArgs
 from .function import FunctionDefaults, LambdaCode
 from .ingestion import Ingestion, IngestionArgs
-from .monitoring import AlarmThresholds, Monitoring, MonitoringArgs
+from .monitoring import AlarmThresholds, Monitoring, MonitoringArgs, UnmatchedEventsRule
 from .naming import Named, SharedState, child_options, component_type
 from .sending import (
     Brand,
+    EmailDeadLetterQueue,
     Sender,
     SenderTuning,
     Sending,
@@ -21,7 +22,9 @@ from .sending import (
     UnsubscribeLinks,
 )
 from .settings import EngineSettings
+from .status_events import StatusEvents, StatusEventsArgs
 from .storage import Storage, StorageArgs
+from .sweep import StuckEmailSweep, StuckEmailSweepArgs
 from .unsubscribe import Unsubscribe, UnsubscribeArgs
 
 
@@ -31,6 +34,9 @@ class EmailEngine(pulumi.ComponentResource):
 
     event_bus_name: pulumi.Output[str]
     event_bus_arn: pulumi.Output[str]
+    email_request_rule_arn: pulumi.Output[str]
+    email_request_archive_arn: pulumi.Output[str]
+    unmatched_log_group_name: pulumi.Output[str]
     email_queue_url: pulumi.Output[str]
     email_dead_letter_queue_url: pulumi.Output[str]
     rule_dead_letter_queue_url: pulumi.Output[str]
@@ -43,6 +49,7 @@ class EmailEngine(pulumi.ComponentResource):
     feedback_topic_arn: pulumi.Output[str]
     feedback_function_name: pulumi.Output[str]
     feedback_dead_letter_queue_url: pulumi.Output[str]
+    status_events_dead_letter_queue_url: pulumi.Output[str]
     alarm_topic_arn: pulumi.Output[str]
     dashboard_name: pulumi.Output[str]
     brake_function_name: pulumi.Output[str | None]
@@ -80,12 +87,17 @@ class EmailEngine(pulumi.ComponentResource):
         unsubscribe = self._unsubscribe(settings, functions, state)
         sending = self._sending(settings, functions, state, storage, ingestion, unsubscribe)
         feedback = self._feedback(settings, functions, state, sending)
+        status_events = self._status_events(settings, functions, state, storage)
+        sweep = self._stuck_email_sweep(settings, functions, state)
         monitoring = self._monitoring(
-            settings, functions, ingestion, unsubscribe, sending, feedback
+            settings, functions, ingestion, unsubscribe, sending, feedback, status_events, sweep
         )
 
         self.event_bus_name = ingestion.bus_name
         self.event_bus_arn = ingestion.bus_arn
+        self.email_request_rule_arn = ingestion.rule_arn
+        self.email_request_archive_arn = ingestion.archive_arn
+        self.unmatched_log_group_name = ingestion.unmatched_log_group_name
         self.email_queue_url = ingestion.queue_url
         self.email_dead_letter_queue_url = ingestion.dead_letter_queue_url
         self.rule_dead_letter_queue_url = ingestion.rule_dead_letter_queue_url
@@ -98,6 +110,7 @@ class EmailEngine(pulumi.ComponentResource):
         self.feedback_topic_arn = feedback.topic_arn
         self.feedback_function_name = feedback.feedback_function_name
         self.feedback_dead_letter_queue_url = feedback.dead_letter_queue_url
+        self.status_events_dead_letter_queue_url = status_events.dead_letter_queue_url
         self.alarm_topic_arn = monitoring.alarm_topic_arn
         self.dashboard_name = monitoring.dashboard_name
         self.brake_function_name = monitoring.brake_function_name
@@ -111,6 +124,9 @@ class EmailEngine(pulumi.ComponentResource):
         return {
             "eventBusName": self.event_bus_name,
             "eventBusArn": self.event_bus_arn,
+            "emailRequestRuleArn": self.email_request_rule_arn,
+            "emailRequestArchiveArn": self.email_request_archive_arn,
+            "unmatchedLogGroupName": self.unmatched_log_group_name,
             "emailQueueUrl": self.email_queue_url,
             "emailDeadLetterQueueUrl": self.email_dead_letter_queue_url,
             "ruleDeadLetterQueueUrl": self.rule_dead_letter_queue_url,
@@ -123,6 +139,7 @@ class EmailEngine(pulumi.ComponentResource):
             "feedbackTopicArn": self.feedback_topic_arn,
             "feedbackFunctionName": self.feedback_function_name,
             "feedbackDeadLetterQueueUrl": self.feedback_dead_letter_queue_url,
+            "statusEventsDeadLetterQueueUrl": self.status_events_dead_letter_queue_url,
             "alarmTopicArn": self.alarm_topic_arn,
             "dashboardName": self.dashboard_name,
             "brakeFunctionName": self.brake_function_name,
@@ -145,8 +162,10 @@ class EmailEngine(pulumi.ComponentResource):
             IngestionArgs(
                 bus_name=settings.event_bus_name or self._default_name,
                 visibility_timeout_seconds=settings.queue_visibility_timeout_seconds,
+                log_retention_days=settings.log_retention_days,
                 allowed_sources=settings.allowed_sources,
-                allowed_source_accounts=settings.allowed_source_accounts,
+                source_accounts=settings.source_accounts,
+                archive_retention_days=settings.archive_retention_days,
                 rule_retry_attempts=settings.rule_retry_attempts,
                 rule_max_event_age_seconds=settings.rule_max_event_age_seconds,
             ),
@@ -191,7 +210,6 @@ class EmailEngine(pulumi.ComponentResource):
                     ambiguous_send_policy=settings.ambiguous_send_policy,
                     template_cache_seconds=settings.template_cache_seconds,
                     tracking_ttl_days=settings.tracking_ttl_days,
-                    status_event_source=settings.status_event_source,
                 ),
                 configuration_set_name=settings.configuration_set_name or self._default_name,
                 sender=Sender(
@@ -220,6 +238,10 @@ class EmailEngine(pulumi.ComponentResource):
                     text_color=settings.brand_text_color,
                 ),
                 queue_arn=ingestion.queue_arn,
+                dead_letter_queue=EmailDeadLetterQueue(
+                    url=ingestion.dead_letter_queue_url, arn=ingestion.dead_letter_queue_arn
+                ),
+                event_source=settings.status_event_source,
                 state=state,
                 template_bucket=Named(storage.template_bucket_name, storage.template_bucket_arn),
                 unsubscribe=UnsubscribeLinks(
@@ -248,10 +270,42 @@ class EmailEngine(pulumi.ComponentResource):
                 timeout_seconds=settings.feedback_timeout_seconds,
                 track_opens_and_clicks=settings.track_opens_and_clicks,
                 soft_bounce_threshold=settings.soft_bounce_threshold,
-                status_event_source=settings.status_event_source,
                 configuration_set_name=sending.configuration_set_name,
                 configuration_set_arn=sending.configuration_set_arn,
                 state=state,
+            ),
+            opts=child_options(self),
+        )
+
+    def _status_events(
+        self,
+        settings: EngineSettings,
+        functions: FunctionDefaults,
+        state: SharedState,
+        storage: Storage,
+    ) -> StatusEvents:
+        return StatusEvents(
+            f"{self._name}-status-events",
+            StatusEventsArgs(
+                functions=functions,
+                stream_arn=storage.tracking_table_stream_arn,
+                bus=state.bus,
+                status_event_source=settings.status_event_source,
+            ),
+            opts=child_options(self),
+        )
+
+    def _stuck_email_sweep(
+        self, settings: EngineSettings, functions: FunctionDefaults, state: SharedState
+    ) -> StuckEmailSweep:
+        return StuckEmailSweep(
+            f"{self._name}-stuck-email-sweep",
+            StuckEmailSweepArgs(
+                functions=functions,
+                tracking_table=state.tracking_table,
+                stuck_after_minutes=settings.stuck_after,
+                ambiguous_send_policy=settings.ambiguous_send_policy,
+                every_minutes=settings.stuck_sweep_minutes,
             ),
             opts=child_options(self),
         )
@@ -264,6 +318,8 @@ class EmailEngine(pulumi.ComponentResource):
         unsubscribe: Unsubscribe,
         sending: Sending,
         feedback: Feedback,
+        status_events: StatusEvents,
+        sweep: StuckEmailSweep,
     ) -> Monitoring:
         return Monitoring(
             f"{self._name}-monitoring",
@@ -280,15 +336,21 @@ class EmailEngine(pulumi.ComponentResource):
                 configuration_set_name=sending.configuration_set_name,
                 configuration_set_arn=sending.configuration_set_arn,
                 email_queue_name=ingestion.queue_name,
+                unmatched_events_rule=UnmatchedEventsRule(
+                    bus_name=ingestion.bus_name, rule_name=ingestion.unmatched_rule_name
+                ),
                 dead_letter_queue_names={
                     "rule-dlq": ingestion.rule_dead_letter_queue_name,
                     "email-dlq": ingestion.dead_letter_queue_name,
                     "feedback-dlq": feedback.dead_letter_queue_name,
+                    "status-events-dlq": status_events.dead_letter_queue_name,
                 },
                 function_names={
                     "email-sender": sending.sender_function_name,
                     "feedback-processor": feedback.feedback_function_name,
+                    "status-events": status_events.function_name,
                     "unsubscribe-endpoint": unsubscribe.function_name,
+                    "stuck-email-sweep": sweep.function_name,
                 },
                 sender_event_source_mapping_uuid=sending.event_source_mapping_uuid,
                 sender_event_source_mapping_arn=sending.event_source_mapping_arn,

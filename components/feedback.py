@@ -45,8 +45,6 @@ class FeedbackArgs:
     """Also publish SES open and click events."""
     soft_bounce_threshold: int
     """Consecutive soft bounces that suppress an address."""
-    status_event_source: str
-    """`source` of the status events the processor puts on the bus."""
     configuration_set_name: pulumi.Input[str]
     """The configuration set whose events SES publishes to the topic."""
     configuration_set_arn: pulumi.Input[str]
@@ -185,8 +183,6 @@ def _processor_environment(args: FeedbackArgs) -> pulumi.Output[dict[str, str]]:
         FeedbackEnvironment,
         tracking_table=args.state.tracking_table.name,
         suppression_table=args.state.suppression_table.name,
-        event_bus_name=args.state.bus.name,
-        status_event_source=args.status_event_source,
         soft_bounce_threshold=args.soft_bounce_threshold,
     )
 
@@ -208,11 +204,5 @@ def _processor_statements(args: FeedbackArgs) -> list[pulumi.Input[dict[str, obj
             # One conditional update creates or strengthens a suppression.
             "Action": "dynamodb:UpdateItem",
             "Resource": args.state.suppression_table.arn,
-        },
-        {
-            "Sid": "PublishStatusEvents",
-            "Effect": "Allow",
-            "Action": "events:PutEvents",
-            "Resource": args.state.bus.arn,
         },
     ]

@@ -51,6 +51,14 @@ class AlarmThresholds:
     """Age of the oldest Email Request in EmailQueue, for 10 minutes."""
 
 
+@dataclass(frozen=True)
+class UnmatchedEventsRule:
+    """The rule that takes the events on the bus no engine rule takes."""
+
+    bus_name: pulumi.Input[str]
+    rule_name: pulumi.Input[str]
+
+
 @dataclass
 class MonitoringArgs:
     functions: FunctionDefaults
@@ -66,6 +74,8 @@ class MonitoringArgs:
     configuration_set_arn: pulumi.Input[str]
     email_queue_name: pulumi.Input[str]
     """EmailQueue, whose backlog is alarmed on."""
+    unmatched_events_rule: UnmatchedEventsRule
+    """Any event it matches raises an alarm: a producer's request went nowhere."""
     dead_letter_queue_names: Mapping[str, pulumi.Input[str]]
     """Label → name of every DLQ in the pipeline."""
     function_names: Mapping[str, pulumi.Input[str]]
@@ -262,6 +272,24 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
             threshold=thresholds.queue_age_seconds,
             treat_missing_data="notBreaching",
             dimensions={"QueueName": args.email_queue_name},
+        ),
+        # EventBridge publishes MatchedEvents only for a rule that matched something.
+        _Alarm(
+            key="unmatched-events",
+            description="Events reached the bus that no rule takes (a wrong detail-type, a "
+            "source or account not allowed): see `sesmail unmatched`",
+            namespace="AWS/Events",
+            metric="MatchedEvents",
+            statistic="Sum",
+            period=FIVE_MINUTES,
+            evaluation_periods=1,
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",
+            dimensions={
+                "EventBusName": args.unmatched_events_rule.bus_name,
+                "RuleName": args.unmatched_events_rule.rule_name,
+            },
         ),
     ]
     alarms += _crash_window_alarms()

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
 from .handlers.core.environment import SenderEnvironment
+from .handlers.core.events import EMAIL_REQUEST_REJECTED
 from .handlers.core.statuses import AmbiguousSendPolicy
 from .naming import Named, SharedState, child_options, component_type, invoke_options
 
@@ -44,8 +45,6 @@ class SenderTuning:
     """How long a sender instance reuses a compiled template."""
     tracking_ttl_days: int
     """Days a tracking item lives before DynamoDB expires it."""
-    status_event_source: str
-    """`source` of the status events the sender puts on the bus."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +112,16 @@ class UnsubscribeLinks:
     """Mailbox added as a `mailto:` target; None offers HTTPS only."""
 
 
+@dataclass(frozen=True)
+class EmailDeadLetterQueue:
+    """EmailQueue's dead-letter queue, as the sender uses it."""
+
+    url: pulumi.Input[str]
+    """Where the sender sends (environment)."""
+    arn: pulumi.Input[str]
+    """What the sender may send to (IAM)."""
+
+
 @dataclass
 class SendingArgs:
     functions: FunctionDefaults
@@ -130,6 +139,10 @@ class SendingArgs:
     """Brand settings every render uses."""
     queue_arn: pulumi.Input[str]
     """EmailQueue, which feeds the sender."""
+    dead_letter_queue: EmailDeadLetterQueue
+    """EmailQueue's DLQ, where the sender moves records that can never succeed."""
+    event_source: str
+    """`source` of the `Email Request Rejected` events the sender puts on the bus."""
     state: SharedState
     """The tables and the bus."""
     template_bucket: Named
@@ -296,11 +309,12 @@ def _environment(
         template_bucket=args.template_bucket.name,
         configuration_set=configuration_set.configuration_set_name,
         event_bus_name=args.state.bus.name,
+        status_event_source=args.event_source,
+        email_dead_letter_queue_url=args.dead_letter_queue.url,
         default_sender_email=sender.email,
         default_sender_name=sender.name,
         template_cache_ttl_seconds=tuning.template_cache_seconds,
         tracking_ttl_days=tuning.tracking_ttl_days,
-        status_event_source=tuning.status_event_source,
         max_send_rate=tuning.max_send_rate,
         claim_timeout_seconds=tuning.claim_timeout_seconds,
         ambiguous_send_policy=tuning.ambiguous_send_policy,
@@ -389,10 +403,20 @@ def _policy(
             "Resource": args.queue_arn,
         },
         {
-            "Sid": "PublishStatusEvents",
+            # Records that can never succeed (untrackable bodies) go there at once.
+            "Sid": "MoveUnusableRecordsToDeadLetterQueue",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": args.dead_letter_queue.arn,
+        },
+        {
+            # Only the sender's own detail-type: it may refuse a request, not forge the
+            # status events (the status-events function puts those) or Email Requests.
+            "Sid": "PublishRequestRejections",
             "Effect": "Allow",
             "Action": "events:PutEvents",
             "Resource": args.state.bus.arn,
+            "Condition": {"StringEquals": {"events:detail-type": EMAIL_REQUEST_REJECTED}},
         },
     ]
     if args.unsubscribe is not None:

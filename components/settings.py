@@ -122,15 +122,23 @@ class EngineSettings(BaseModel):
         default_factory=list,
         description="Event `source` values accepted as Email Requests. Empty: any source.",
     )
-    allowed_source_accounts: StringList = Field(
+    allowed_source_accounts: list[str] | dict[str, list[str]] = Field(
         default_factory=list,
-        description="Other AWS account ids allowed to put Email Request events on the bus.",
+        description="Other AWS accounts allowed to put Email Request events on the bus: a list "
+        "of account ids (each may use every allowedSources value), or a map of account id → "
+        "the sources that account may use.",
     )
     rule_retry_attempts: int = Field(
         185, ge=0, le=185, description="EventBridge retries delivering an event to the queue."
     )
     rule_max_event_age_seconds: int = Field(
         86400, ge=60, le=86400, description="How long EventBridge keeps retrying an event."
+    )
+    archive_retention_days: int = Field(
+        30,
+        ge=0,
+        description="Days the bus archives Email Requests for `sesmail replay`; 0 keeps them "
+        "forever.",
     )
 
     # --- Sender Lambda ----------------------------------------------------------------------
@@ -332,13 +340,37 @@ class EngineSettings(BaseModel):
             cls._valid_event_source(value)
         return values
 
+    @field_validator("allowed_source_accounts", mode="before")
+    @classmethod
+    def _accounts_list_or_map(cls, value: Any) -> Any:
+        value = _json_if_text(value)
+        if not isinstance(value, list | dict):
+            raise ValueError(
+                "use a list of account ids, or a map of account id to the sources it may use"
+            )
+        return value
+
     @field_validator("allowed_source_accounts")
     @classmethod
-    def _valid_accounts(cls, values: list[str]) -> list[str]:
-        bad = [value for value in values if not _ACCOUNT_ID.match(str(value))]
+    def _valid_accounts(
+        cls, value: list[str] | dict[str, list[str]]
+    ) -> list[str] | dict[str, list[str]]:
+        bad = [account for account in value if not _ACCOUNT_ID.match(str(account))]
         if bad:
             raise ValueError(f"account ids are 12 digits; not {', '.join(map(str, bad))}")
-        return values
+        for account, sources in value.items() if isinstance(value, dict) else ():
+            if not sources:
+                raise ValueError(
+                    f"{account} may use no source: list its sources, or list the account "
+                    "without a map to let it use every allowedSources value"
+                )
+            invalid = [source for source in sources if not _EVENT_SOURCE.match(source)]
+            if invalid:
+                raise ValueError(
+                    f"{account}: {', '.join(map(repr, invalid))} is not an event source "
+                    "(1 to 256 of A-Z a-z 0-9 . _ / -)"
+                )
+        return value
 
     @field_validator("maximum_concurrency")
     @classmethod
@@ -398,6 +430,29 @@ class EngineSettings(BaseModel):
         if not _DNS_LABEL.match(value):
             raise ValueError(f"use one DNS label (letters, digits, '-'), got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _account_sources_are_routed(self) -> EngineSettings:
+        # The rule routes only allowedSources: a source the bus policy lets an account use but
+        # the rule does not route would land in the unmatched log, never in EmailQueue.
+        if not self.allowed_sources:
+            return self
+        for account, sources in self.source_accounts.items():
+            unrouted = sorted(set(sources) - set(self.allowed_sources))
+            if unrouted:
+                raise ValueError(
+                    f"allowedSourceAccounts gives {account} {', '.join(map(repr, unrouted))}, "
+                    "which allowedSources does not list: its Email Requests would never be sent"
+                )
+        return self
+
+    @property
+    def source_accounts(self) -> dict[str, tuple[str, ...]]:
+        """Each other account allowed on the bus → the sources its Email Requests may carry
+        (empty: any source, as allowedSources is empty)."""
+        if isinstance(self.allowed_source_accounts, dict):
+            return {a: tuple(s) for a, s in self.allowed_source_accounts.items()}
+        return {account: tuple(self.allowed_sources) for account in self.allowed_source_accounts}
 
     @model_validator(mode="after")
     def _zone_needs_domain(self) -> EngineSettings:

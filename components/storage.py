@@ -37,6 +37,7 @@ class Storage(pulumi.ComponentResource):
     template_bucket_arn: pulumi.Output[str]
     tracking_table_name: pulumi.Output[str]
     tracking_table_arn: pulumi.Output[str]
+    tracking_table_stream_arn: pulumi.Output[str]
     suppression_table_name: pulumi.Output[str]
     suppression_table_arn: pulumi.Output[str]
 
@@ -53,6 +54,8 @@ class Storage(pulumi.ComponentResource):
             hash_key="emailId",
             indexes=TRACKING_INDEXES,
             ttl_attribute=TRACKING_TTL_ATTRIBUTE,
+            # Every write, with the item before and after: the status events are read from it.
+            stream=True,
         )
         suppression = self._table("suppression", hash_key="email")
 
@@ -60,6 +63,7 @@ class Storage(pulumi.ComponentResource):
         self.template_bucket_arn = bucket.arn
         self.tracking_table_name = tracking.name
         self.tracking_table_arn = tracking.arn
+        self.tracking_table_stream_arn = tracking.stream_arn
         self.suppression_table_name = suppression.name
         self.suppression_table_arn = suppression.arn
         self.register_outputs(
@@ -144,6 +148,7 @@ class Storage(pulumi.ComponentResource):
         hash_key: str,
         indexes: dict[str, tuple[str, str | None]] | None = None,
         ttl_attribute: str | None = None,
+        stream: bool = False,
     ) -> aws.dynamodb.Table:
         indexes = indexes or {}
         key_attributes = {hash_key} | {
@@ -168,6 +173,8 @@ class Storage(pulumi.ComponentResource):
             ],
             ttl={"attribute_name": ttl_attribute, "enabled": True} if ttl_attribute else None,
             point_in_time_recovery={"enabled": True},
+            stream_enabled=stream or None,
+            stream_view_type="NEW_AND_OLD_IMAGES" if stream else None,
             deletion_protection_enabled=self._args.protect_data,
             opts=self._data_options(),
         )

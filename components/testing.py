@@ -244,6 +244,7 @@ _ARN_FORMATS = {
     "aws:dynamodb/table:Table": ("dynamodb", "table/{name}"),
     "aws:cloudwatch/eventBus:EventBus": ("events", "event-bus/{name}"),
     "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{bus}/{name}"),
+    "aws:cloudwatch/eventArchive:EventArchive": ("events", "archive/{name}"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
     "aws:lambda/function:Function": ("lambda", "function:{name}"),
@@ -272,6 +273,9 @@ def _generated_outputs(type_: str, physical: str, inputs: Mapping[str, Any]) -> 
         outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}"
     elif type_ == "aws:s3/bucket:Bucket":
         outputs["bucket"] = physical
+    elif type_ == "aws:dynamodb/table:Table" and inputs.get("streamEnabled"):
+        # A stream's label is the time it was enabled; a fixed one keeps graphs comparable.
+        outputs["streamArn"] = f"{outputs['arn']}/stream/2026-01-01T00:00:00.000"
     elif type_ == "aws:lambda/eventSourceMapping:EventSourceMapping":
         outputs["uuid"] = f"{physical}-uuid"
     elif type_ == "aws:lambda/functionUrl:FunctionUrl":

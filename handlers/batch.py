@@ -9,14 +9,21 @@ One pass per batch, each phase batched where AWS allows it:
 5. claim every ``emailId`` (one ``TransactWriteItems``, a condition per item); invalid and
    suppressed requests are written straight to ``failed`` / ``suppressed`` in the same call;
 6. send concurrently on a small thread pool, paced by the ``MAX_SEND_RATE`` token bucket;
-7. finish the claims (one ``TransactWriteItems``): ``sent``, ``failed``, or released for a retry;
-8. put the ``Email Status Changed`` events (one ``PutEvents`` per 10).
+7. finish the claims (one ``TransactWriteItems``): ``sent``, ``failed``, or released for a retry.
+
+The ``Email Status Changed`` events are not put here: every status written is announced from
+the tracking table's stream (:mod:`.status_stream`), so none is lost when EventBridge fails.
 
 Retry versus consume is decided here and only here, from the domain exceptions the adapters
-raise: throttling and transient AWS errors, and anything unexpected, put the record in
-``batchItemFailures`` (its claim released); everything that would fail the same way again is
-recorded as ``failed`` or ``suppressed`` and consumed. A body that cannot be tracked (not JSON,
-no usable id) is reported too, so it reaches the DLQ after ``maxReceiveCount`` receives.
+raise: throttling and transient AWS errors, a live claim of another attempt, and anything
+unexpected, put the record in ``batchItemFailures`` (its claim released), after setting its
+visibility so the retry backs off (:mod:`.core.backoff`); everything that would fail the same
+way again is recorded as ``failed`` or ``suppressed`` and consumed. Records that can never
+succeed skip the receive budget: a body that cannot be tracked (not JSON, no usable id) is
+moved to the email DLQ with its reason; a request whose ``emailId`` already names a different
+request is refused with an ``Email Request Rejected`` event. Either is reported for retry when
+that move or event fails, never dropped. An expired claim of an attempt that may have sent
+follows the ambiguous-send policy: ``resend`` takes it over, ``hold`` writes ``unknown``.
 """
 
 from __future__ import annotations
@@ -35,21 +42,25 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from .aws import clients
-from .aws.events import StatusEventPublisher
 from .aws.parameters import SigningKey
+from .aws.queue import RecordQueue
+from .aws.rejections import RejectionPublisher
 from .aws.ses import SesSender
 from .aws.suppression import SuppressionList
 from .aws.templates import TemplateStore
 from .aws.tracking import TrackingTable
+from .core.backoff import retry_delay
 from .core.brand import engine_variables
 from .core.compose import OutgoingEmail, compose
 from .core.environment import SenderEnvironment
 from .core.errors import NotFound, Rejected, TemplateInvalid, Throttled, TransientError
-from .core.events import StatusChangedDetail, iso
+from .core.events import RequestRejectedDetail
+from .core.fingerprint import RequestFingerprint
+from .core.metrics import EMAIL_ID_CONFLICTS, EMAILS_HELD, RECORDS_DEAD_LETTERED
 from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untrackable, parse_body
 from .core.ratelimit import TokenBucket
 from .core.rendering import RenderFailed, render
-from .core.statuses import Category, Outcome, Status, blocks, failure_kind
+from .core.statuses import AmbiguousSendPolicy, Category, Outcome, Status, blocks, failure_kind
 from .core.tracking import (
     Claim,
     ConditionFailed,
@@ -69,6 +80,7 @@ if TYPE_CHECKING:
 logger = Logger(service=SenderEnvironment.powertools(os.environ).service_name, child=True)
 
 MAX_SEND_THREADS = 10
+HOLD_REASON = "previous attempt ended without a result; not resent (ambiguousSendPolicy=hold)"
 DEADLINE_MARGIN_MS = 5_000
 """A send does not start with less than this left before the Lambda timeout."""
 
@@ -83,8 +95,9 @@ class Adapters:
             settings.template_bucket, settings.template_cache_ttl_seconds
         )
         self.ses = SesSender(settings.configuration_set)
-        self.events = StatusEventPublisher(settings.event_bus_name, settings.status_event_source)
         self.rate = TokenBucket(settings.max_send_rate)
+        self.queue = RecordQueue(settings.email_dead_letter_queue_url)
+        self.rejections = RejectionPublisher(settings.event_bus_name, settings.status_event_source)
         self.signing_key = (
             SigningKey(settings.unsubscribe.key_parameter) if settings.unsubscribe else None
         )
@@ -116,15 +129,15 @@ def process_event(event: dict[str, Any], context: Any, metrics: Any) -> dict[str
     }
 
 
-@dataclass(frozen=True)
+@dataclass
 class Untracked:
     """A record whose body names no usable ``emailId``: nothing can record its failure, so it
-    is reported, to reach the DLQ after ``maxReceiveCount`` receives."""
+    is moved to the email DLQ (``dead_lettered``), or reported while that fails."""
 
     record: SqsRecord
     reason: str
+    outcome: Outcome = Outcome.UNTRACKABLE
     email_id: ClassVar[None] = None
-    outcome: ClassVar[Outcome] = Outcome.UNTRACKABLE
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,10 @@ class Parsed:
     request: EmailRequest | None
     """None when the request is invalid (``invalid`` says why)."""
     invalid: str | None = None
+    source: str | None = None
+    """The envelope's ``source`` (valid requests)."""
+    fingerprint: RequestFingerprint | None = None
+    """What the request is, to tell a redelivery from another request reusing the id."""
 
     @classmethod
     def of(cls, record: SqsRecord) -> Parsed | Untracked:
@@ -149,7 +166,15 @@ class Parsed:
                 record, parsed.email_id, parsed.to_email, parsed.template_name, None, parsed.reason
             )
         request = parsed.request
-        return cls(record, parsed.email_id, request.to.lower(), request.template_name, request)
+        return cls(
+            record,
+            parsed.email_id,
+            request.to.lower(),
+            request.template_name,
+            request,
+            source=parsed.source,
+            fingerprint=RequestFingerprint.of(parsed.source, request),
+        )
 
 
 class Item:
@@ -200,6 +225,10 @@ class Item:
         return self.parsed.request
 
     @property
+    def fingerprint(self) -> RequestFingerprint | None:
+        return self.parsed.fingerprint
+
+    @property
     def open(self) -> bool:
         return self.outcome is None
 
@@ -227,11 +256,11 @@ class BatchRun:
         """Every record, in order, once parsed."""
         self.items: list[Item] = []
         """The records that can be tracked."""
-        self.events: list[StatusChangedDetail] = []
         self.render_ms: list[float] = []
         self.ses_ms: list[float] = []
         self.tracking_write_failures = 0
-        self.event_failures = 0
+        self.rejections: dict[str, RequestRejectedDetail] = {}
+        """emailId → the rejection to put for the item concluded ``conflict``."""
 
     @property
     def failures(self) -> list[Item | Untracked]:
@@ -241,6 +270,7 @@ class BatchRun:
 
     def execute(self) -> None:
         self._parse()
+        self._dead_letter()
         self._collapse_duplicates()
         self._check_suppression()
         self._load_templates()
@@ -248,34 +278,51 @@ class BatchRun:
         self._claim()
         self._send()
         self._finish()
-        self._publish()
+        self._reject_conflicts()
+        self._back_off()
 
     def _parse(self) -> None:
         for record in self.records:
             parsed = Parsed.of(record)
             if isinstance(parsed, Untracked):
-                logger.error(
-                    "record cannot be tracked; reporting it so it reaches the DLQ",
-                    extra={
-                        "sqsMessageId": record.messageId,
-                        "receiveCount": record.receive_count,
-                        "outcome": Outcome.UNTRACKABLE.value,
-                        "reason": parsed.reason,
-                    },
-                )
                 self.entries.append(parsed)
                 continue
             item = Item(parsed)
             self.entries.append(item)
             self.items.append(item)
 
+    def _dead_letter(self) -> None:
+        """Untrackable records would fail the same way on every receive: they go to the DLQ
+        now, with their reason, instead of using up the receive budget."""
+        for entry in self.entries:
+            if not isinstance(entry, Untracked):
+                continue
+            keys = {"sqsMessageId": entry.record.messageId, "reason": entry.reason}
+            try:
+                self.adapters.queue.dead_letter(entry.record, entry.reason)
+            except Exception as error:
+                logger.error(
+                    "record cannot be tracked nor moved to the DLQ; reporting it for retry",
+                    extra={**keys, "outcome": entry.outcome.value, "error": str(error)},
+                )
+                continue
+            entry.outcome = Outcome.DEAD_LETTERED
+            logger.error(
+                "record cannot be tracked; moved to the DLQ",
+                extra={**keys, "outcome": entry.outcome.value},
+            )
+
     def _collapse_duplicates(self) -> None:
         first: dict[str, Item] = {}
         for item in self._open():
-            if item.email_id in first:
-                self._conclude(item, Outcome.DUPLICATE, "same emailId earlier in this batch")
+            earlier = first.setdefault(item.email_id, item)
+            if earlier is item:
+                continue
+            conflict = _conflict(item, earlier.fingerprint)
+            if conflict:
+                self._reject(item, conflict)
             else:
-                first[item.email_id] = item
+                self._conclude(item, Outcome.DUPLICATE, "same emailId earlier in this batch")
 
     def _check_suppression(self) -> None:
         candidates = self._open(Status.PROCESSING)
@@ -378,15 +425,18 @@ class BatchRun:
                 template_name=item.template_name,
                 metadata=item.request.metadata if item.request else None,
                 reason=item.reason,
+                fingerprint=item.fingerprint,
             )
             for item in items
         ]
+        now = _now()
         results = self.adapters.tracking.claim(
             claims,
             self.token,
-            _now(),
+            now,
             self.settings.claim_timeout_seconds,
             self.settings.tracking_ttl_days,
+            take_over_expired=self.settings.ambiguous_send_policy is AmbiguousSendPolicy.RESEND,
         )
         for item in items:
             result = results.get(item.email_id)
@@ -394,19 +444,44 @@ class BatchRun:
                 if item.intended is Status.PROCESSING:
                     item.claimed = True
                 else:
-                    self._record_final(item, item.intended, previous=None)
-            elif isinstance(result, ConditionFailed) and result.status not in (
-                None,
-                Status.PROCESSING,
-            ):
-                self._conclude(item, Outcome.DUPLICATE, f"already {result.status}")
+                    self._record_final(item, item.intended)
             elif isinstance(result, ConditionFailed):
-                self._retry(item, TransientError("emailId is claimed by another attempt"))
+                self._taken(item, result, now)
             else:
                 error = (
                     result.error if isinstance(result, WriteError) else RuntimeError("no result")
                 )
                 self._retry(item, error)
+
+    def _taken(self, item: Item, taken: ConditionFailed, now: datetime) -> None:
+        """The claim found the ``emailId`` taken: by a different request (refused), by this
+        request in a final status (a duplicate), by a live attempt (retried: with a claim that
+        outlives the visibility timeout this is often a send waiting for its SES event), or,
+        under ``hold``, by an attempt whose claim expired without a result."""
+        conflict = _conflict(item, taken.fingerprint)
+        if conflict:
+            self._reject(item, conflict)
+        elif taken.status not in (None, Status.PROCESSING):
+            self._conclude(item, Outcome.DUPLICATE, f"already {taken.status}")
+        elif (
+            self.settings.ambiguous_send_policy is AmbiguousSendPolicy.HOLD
+            and taken.claim_token is not None
+            and not taken.claim_live(now)
+        ):
+            self._hold(item, taken.claim_token, now)
+        else:
+            self._retry(item, TransientError("emailId is claimed by another attempt"))
+
+    def _hold(self, item: Item, claim_token: str, now: datetime) -> None:
+        result = self.adapters.tracking.hold(item.email_id, claim_token, HOLD_REASON, now)
+        if isinstance(result, Written):
+            item.reason = HOLD_REASON
+            self._conclude(item, Outcome.HELD, HOLD_REASON)
+        elif isinstance(result, ConditionFailed):
+            # Another attempt held or took it first: the next receive sees what it wrote.
+            self._retry(item, TransientError("the expired claim changed before it was held"))
+        else:
+            self._retry(item, result.error)
 
     def _send(self) -> None:
         items = [item for item in self._open(Status.PROCESSING) if item.claimed]
@@ -461,7 +536,7 @@ class BatchRun:
                 self._finish_sent(item, item.ses_message_id, result, now)
             elif item.open and item.intended is Status.FAILED:
                 if isinstance(result, Written):
-                    self._record_final(item, Status.FAILED, previous=Status.PROCESSING)
+                    self._record_final(item, Status.FAILED)
                 elif isinstance(result, ConditionFailed):
                     self._conclude(item, Outcome.FAILED, item.reason)
                 else:
@@ -479,7 +554,7 @@ class BatchRun:
         # The email has left: whatever happens to the tracking write, the message is consumed,
         # because a retry could send it twice.
         if isinstance(result, Written):
-            self._record_final(item, Status.SENT, previous=Status.PROCESSING)
+            self._record_final(item, Status.SENT)
             return
         if isinstance(result, ConditionFailed):
             logger.info(
@@ -499,18 +574,44 @@ class BatchRun:
             )
         self._conclude(item, Outcome.SENT, None, sesMessageId=ses_message_id)
 
-    def _publish(self) -> None:
-        if not self.events:
+    def _reject_conflicts(self) -> None:
+        """Put an ``Email Request Rejected`` event for every request refused as a conflict;
+        one that cannot be put is retried, so no conflict goes unannounced."""
+        rejected = [item for item in self.items if item.outcome is Outcome.CONFLICT]
+        if not rejected:
+            return
+        details = [
+            RequestRejectedDetail(
+                emailId=item.email_id, source=item.parsed.source, reason=item.reason or ""
+            )
+            for item in rejected
+        ]
+        try:
+            errors = self.adapters.rejections.publish(details)
+        except Exception as error:
+            errors = [str(error)] * len(details)
+        for item, error in zip(rejected, errors, strict=True):
+            if error is not None:
+                self._retry(item, TransientError(f"could not put the rejection: {error}"))
+
+    def _back_off(self) -> None:
+        """Keep every record to retry out of sight for a delay that grows with its receives,
+        so transient trouble does not use up ``maxReceiveCount`` in a few seconds. Best
+        effort: a record whose visibility cannot be changed returns after the queue's
+        visibility timeout, as it would anyway."""
+        delays = [
+            (entry.record, retry_delay(entry.record.receive_count)) for entry in self.failures
+        ]
+        if not delays:
             return
         try:
-            failed = self.adapters.events.publish(self.events)
+            refused = self.adapters.queue.delay(delays)
         except Exception as error:
-            failed = {detail.emailId: str(error) for detail in self.events}
-        for email_id, error in failed.items():
-            self.event_failures += 1
-            logger.error(
-                "could not put the Email Status Changed event",
-                extra={"emailId": email_id, "error": error},
+            refused = {record.messageId: str(error) for record, _ in delays}
+        for message_id, error in refused.items():
+            logger.warning(
+                "could not delay the retry; it returns after the visibility timeout",
+                extra={"sqsMessageId": message_id, "error": error},
             )
 
     # -- outcomes -----------------------------------------------------------------------------
@@ -522,25 +623,18 @@ class BatchRun:
             if item.open and (intended is None or item.intended is intended)
         ]
 
-    def _record_final(self, item: Item, status: Status, previous: Status | None) -> None:
-        """A final status was written: queue its event and conclude the record."""
-        self.events.append(
-            StatusChangedDetail(
-                emailId=item.email_id,
-                status=status.value,
-                previousStatus=previous.value if previous else None,
-                toEmail=item.to_email,
-                templateName=item.template_name,
-                sesMessageId=item.ses_message_id,
-                timestamp=iso(_now()),
-                statusReason=None if status is Status.SENT else item.reason,
-                metadata=item.request.metadata if item.request else None,
-            )
-        )
+    def _record_final(self, item: Item, status: Status) -> None:
+        """A final status was written: conclude the record."""
         outcome = {Status.SENT: Outcome.SENT, Status.SUPPRESSED: Outcome.SUPPRESSED}
         self._conclude(
             item, outcome.get(status, Outcome.FAILED), item.reason, sesMessageId=item.ses_message_id
         )
+
+    def _reject(self, item: Item, reason: str) -> None:
+        """Refuse the request without sending or tracking it (:meth:`_reject_conflicts` puts
+        the event)."""
+        item.reason = reason
+        self._conclude(item, Outcome.CONFLICT, reason, source=item.parsed.source)
 
     def _retry(self, item: Item, error: Exception | None) -> None:
         expected = isinstance(error, Throttled | TransientError)
@@ -587,9 +681,11 @@ class BatchRun:
             ("EmailsSuppressed", counts[Outcome.SUPPRESSED]),
             ("EmailsRetried", counts[Outcome.RETRY]),
             ("EmailsDuplicate", counts[Outcome.DUPLICATE]),
-            ("RecordsUntrackable", counts[Outcome.UNTRACKABLE]),
+            ("RecordsUntrackable", counts[Outcome.UNTRACKABLE] + counts[Outcome.DEAD_LETTERED]),
+            (RECORDS_DEAD_LETTERED, counts[Outcome.DEAD_LETTERED]),
+            (EMAIL_ID_CONFLICTS, counts[Outcome.CONFLICT]),
+            (EMAILS_HELD, counts[Outcome.HELD]),
             ("TrackingWriteFailures", self.tracking_write_failures),
-            ("StatusEventFailures", self.event_failures),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         for name, values in (("RenderTime", self.render_ms), ("SesLatency", self.ses_ms)):
@@ -613,6 +709,12 @@ class BatchRun:
                 **{outcome.value: count for outcome, count in counts.items() if count},
             },
         )
+
+
+def _conflict(item: Item, first: RequestFingerprint | None) -> str | None:
+    """Why ``item`` may not use its ``emailId``, already taken by the request ``first``
+    identifies; None when it is the same request (or either is not known)."""
+    return item.fingerprint.conflict(first) if item.fingerprint else None
 
 
 def _suppressed(reason: str) -> str:

@@ -1,5 +1,4 @@
-"""The feedback processor's loop: from SNS records of SES events to tracking, suppression and
-``Email Status Changed`` events.
+"""The feedback processor's loop: from SNS records of SES events to tracking and suppression.
 
 For each record:
 
@@ -11,12 +10,15 @@ For each record:
    Older: an email we never sent, logged and counted (``UnknownEmail``);
 3. apply it with one conditional write: the status it moves to (computed from the item as read,
    and required to be unchanged), the event's timestamps, the event's key added to
-   ``feedbackIds`` (required absent: a replay changes nothing), the status event added to the
-   item's ``pendingEvents`` outbox, and for a soft bounce the recipients' streak increments, in
-   the same transaction. A concurrent change re-reads the item and computes again;
+   ``feedbackIds`` (required absent: a replay changes nothing), and for a soft bounce the
+   recipients' streak increments, in the same transaction. A concurrent change re-reads the
+   item and computes again;
 4. finish, idempotently (a replay does it again): suppress hard-bounced and complaining
    recipients and soft-bounce streaks at the threshold, end the streaks of delivered
-   recipients, publish the outbox entry and remove it.
+   recipients.
+
+The status change is announced from the tracking table's stream (:mod:`.status_stream`), not
+here: the write in step 3 is all it takes.
 
 Every record is processed; if any failed, the invocation raises at the end, so Lambda retries
 it and then the DLQ keeps the event. Reprocessing the records that succeeded is safe: step 3
@@ -37,16 +39,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from .aws import clients
-from .aws.events import StatusEventPublisher
 from .aws.suppression import SuppressionList
-from .aws.tracking import (
-    ConditionFailed,
-    FeedbackUpdate,
-    FeedbackWritten,
-    StreakIncrement,
-    TrackingTable,
-    WriteError,
-)
+from .aws.tracking import TrackingTable
 from .core.environment import FeedbackEnvironment
 from .core.errors import TransientError
 from .core.events import iso
@@ -57,11 +51,7 @@ from .core.feedback_rules import (
     immediate_suppressions,
     is_recent,
     next_status,
-    outbox_detail,
-    outbox_entries_for,
-    outbox_entry,
     status_attributes,
-    status_changed,
 )
 from .core.metrics import (
     BOUNCED,
@@ -75,7 +65,6 @@ from .core.metrics import (
     RENDERING_FAILED,
     SEND_EVENTS,
     SOFT_BOUNCED,
-    STATUS_EVENT_FAILURES,
     SUPPRESSED,
     UNKNOWN_EMAIL,
 )
@@ -97,6 +86,13 @@ from .core.streaks import (
     streak_key,
     streak_length,
     streak_reached,
+)
+from .core.tracking import (
+    ConditionFailed,
+    FeedbackUpdate,
+    FeedbackWritten,
+    StreakIncrement,
+    WriteError,
 )
 
 # The entry point's logger, whatever the environment held when this module was imported
@@ -129,8 +125,7 @@ ALWAYS_REPORTED = (
     DELIVERY_DELAYED,
 )
 """Emitted by every invocation, zero included (a dashboard graphs them); the others only when
-they happened: ``RenderingFailed``, ``Opened``, ``Clicked``, ``FeedbackFailed``,
-``StatusEventFailures``."""
+they happened: ``RenderingFailed``, ``Opened``, ``Clicked``, ``FeedbackFailed``."""
 
 
 class FeedbackFailed(Exception):
@@ -144,7 +139,6 @@ class Adapters:
     def __init__(self, settings: FeedbackEnvironment):
         self.tracking = TrackingTable(settings.tracking_table)
         self.suppression = SuppressionList(settings.suppression_table)
-        self.events = StatusEventPublisher(settings.event_bus_name, settings.status_event_source)
 
 
 @functools.cache
@@ -225,13 +219,12 @@ class FeedbackRun:
             return
         email_id = str(item["emailId"])
         keys["emailId"] = email_id
-        applied, pending = self._apply(feedback, item, keys)
+        applied = self._apply(feedback, item, keys)
         self._suppress(feedback, email_id, keys)
         if feedback.kind is Kind.SOFT_BOUNCE:
             self._check_streaks(feedback, email_id, keys)
         elif feedback.kind is Kind.DELIVERY:
             self._end_streaks(feedback)
-        self._publish(email_id, pending, keys)
         if applied:
             self.counts[METRIC_OF[feedback.kind]] += 1
 
@@ -245,16 +238,13 @@ class FeedbackRun:
             raise NotYetVisible("the email is not found yet; the event will be retried")
         return item
 
-    def _apply(
-        self, feedback: Feedback, item: dict[str, Any], keys: dict[str, Any]
-    ) -> tuple[bool, list[str]]:
-        """Write the event once. Returns whether this call applied it, and the outbox entries
-        it has to publish (its own, or those a failed earlier attempt left behind)."""
+    def _apply(self, feedback: Feedback, item: dict[str, Any], keys: dict[str, Any]) -> bool:
+        """Write the event once. Returns whether this call applied it (False: a replay)."""
         email_id = str(item["emailId"])
         for _ in range(APPLY_ROUNDS):
             if feedback.key in (item.get("feedbackIds") or ()):
                 logger.info("feedback already applied (a replay)", extra=keys)
-                return False, outbox_entries_for(item, feedback.key)
+                return False
             update = self._update_for(item, feedback)
             result = self.adapters.tracking.apply_feedback(update)
             if isinstance(result, FeedbackWritten):
@@ -267,7 +257,7 @@ class FeedbackRun:
                         "notConsecutive": len(result.refused) or None,
                     },
                 )
-                return True, [update.pending_event] if update.pending_event else []
+                return True
             if isinstance(result, ConditionFailed):
                 item = result.item or self.adapters.tracking.get(email_id) or {}
                 if not item:
@@ -280,10 +270,8 @@ class FeedbackRun:
     def _update_for(self, item: dict[str, Any], feedback: Feedback) -> FeedbackUpdate:
         current = item.get("status")
         status = next_status(current, feedback.status)
-        pending = None
         attributes = dict(feedback.attributes)
         if status is not None:
-            pending = outbox_entry(feedback.key, status_changed(item, feedback, status))
             attributes |= status_attributes(feedback)
         streak: tuple[StreakIncrement, ...] = ()
         if feedback.kind is Kind.SOFT_BOUNCE:
@@ -303,7 +291,6 @@ class FeedbackRun:
             first_seen={TIMESTAMP_ATTRIBUTES[feedback.kind]: feedback.timestamp},
             attributes=attributes,
             counters={COUNTERS[feedback.kind]: 1} if feedback.kind in COUNTERS else {},
-            pending_event=pending,
             streak=streak,
         )
 
@@ -347,24 +334,6 @@ class FeedbackRun:
             ended = entries_up_to(result.get("softBounces") or (), feedback.timestamp)
             if ended:
                 tracking.forget_soft_bounces(key, ended)
-
-    def _publish(self, email_id: str, entries: list[str], keys: dict[str, Any]) -> None:
-        """Put the outbox entries on the bus, then remove them from the item. A failed put
-        fails the record (the entry stays, the retry publishes it)."""
-        if not entries:
-            return
-        failed = self.adapters.events.publish([outbox_detail(entry) for entry in entries])
-        if failed:
-            self.counts[STATUS_EVENT_FAILURES] += len(failed)
-            raise TransientError(f"PutEvents failed: {'; '.join(failed.values())}")
-        result = self.adapters.tracking.clear_pending(email_id, entries)
-        if isinstance(result, WriteError):
-            # The event is out; the entry left behind is published again only if this very
-            # SNS message is replayed.
-            logger.warning(
-                "status event published but not removed from the outbox",
-                extra=keys | {"error": str(result.error)},
-            )
 
     # -- outcomes -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Putting ``Email Status Changed`` events on the bus, ten entries per ``PutEvents`` call."""
+"""Putting ``Email Status Changed`` events on the bus, at most ten entries per ``PutEvents``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.events import STATUS_CHANGED, StatusChangedDetail
 from . import clients
+from .errors import translate
 
 MAX_ENTRIES = 10
+"""PutEvents' limit of entries per call."""
+
+
+class EntryRefused(Exception):
+    """EventBridge refused entry ``index`` of a ``PutEvents`` call (the first one it refused)."""
+
+    def __init__(self, index: int, reason: str):
+        super().__init__(f"entry {index}: {reason}")
+        self.index = index
+        self.reason = reason
 
 
 class StatusEventPublisher:
@@ -25,25 +36,12 @@ class StatusEventPublisher:
         self.source = source
         self._client = client
 
-    def publish(self, details: Sequence[StatusChangedDetail]) -> dict[str, str]:
-        """Put one event per detail; entries EventBridge refuses are sent once more.
+    def put(self, details: Sequence[StatusChangedDetail]) -> None:
+        """Put one event per detail (at most :data:`MAX_ENTRIES`), in one call.
 
-        Returns ``emailId -> error`` for the events that could not be put (empty on success).
+        Raises :class:`EntryRefused` for the first entry EventBridge refused (the others may
+        have been put), or the translated error when the call itself failed (none was put).
         """
-        failed: dict[str, str] = {}
-        for start in range(0, len(details), MAX_ENTRIES):
-            chunk = list(details[start : start + MAX_ENTRIES])
-            for _attempt in range(2):
-                chunk, failed_now = self._put(chunk)
-                if not chunk:
-                    break
-            failed |= failed_now
-        return failed
-
-    def _put(
-        self, chunk: list[StatusChangedDetail]
-    ) -> tuple[list[StatusChangedDetail], dict[str, str]]:
-        """Put ``chunk``; return the entries to try again and the reasons they failed."""
         entries = [
             {
                 "Source": self.source,
@@ -51,15 +49,15 @@ class StatusEventPublisher:
                 "Detail": json.dumps(detail.to_detail(), separators=(",", ":"), default=str),
                 "EventBusName": self.bus_name,
             }
-            for detail in chunk
+            for detail in details
         ]
         try:
             response = self._client().put_events(Entries=entries)
         except (ClientError, BotoCoreError) as error:
-            return chunk, {detail.emailId: f"{type(error).__name__}: {error}" for detail in chunk}
-        retry, reasons = [], {}
-        for detail, entry in zip(chunk, response.get("Entries", []), strict=False):
+            raise translate(error) from error
+        for index, entry in enumerate(response.get("Entries", [])):
             if entry.get("ErrorCode"):
-                retry.append(detail)
-                reasons[detail.emailId] = f"{entry['ErrorCode']}: {entry.get('ErrorMessage', '')}"
-        return retry, reasons
+                raise EntryRefused(index, f"{entry['ErrorCode']}: {entry.get('ErrorMessage', '')}")
+        if response.get("FailedEntryCount"):
+            # Counted but not named: the first entry is the earliest that may be missing.
+            raise EntryRefused(0, f"{response['FailedEntryCount']} entries failed")

@@ -1,11 +1,17 @@
 """The EmailTracking table: claims and status writes, and the feedback processor's writes.
 
 Every write is conditional. A *claim* creates or takes over the item for an ``emailId``; it
-succeeds only when the item does not exist or holds an abandoned ``processing`` claim (its
-``claimExpiresAt`` has passed). A claim may also write a final status directly (``failed``,
-``suppressed``) under the same condition, so an invalid duplicate can never overwrite an email
-that was sent. *Finishing* writes need the claim token of this invocation, so a late writer can
-never overwrite a status written by the feedback path or by another invocation.
+succeeds only when the item does not exist or is ``processing`` with no live claim: released by
+an attempt that failed before sending (no ``claimToken``), or abandoned (``claimExpiresAt`` has
+passed) when the caller takes over expired claims (the ``resend`` ambiguous-send policy: an
+abandoned attempt may have sent). A valid request's claim stores its ``requestFingerprint``
+(and ``requestFieldDigests``) and takes over a ``processing`` item only if it holds the same
+fingerprint (or none), so a different request reusing the ``emailId`` is never sent under it.
+A claim may also write a final status directly (``failed``, ``suppressed``) under the same
+condition, so an invalid duplicate can never overwrite an email that was sent. *Finishing*
+writes need the claim token of this invocation, so a late writer can never overwrite a status
+written by the feedback path or by another invocation. *Holding* (the ``hold`` policy) writes
+``unknown`` over an expired claim, conditional on its token, so only one attempt does it.
 
 Writes for a batch go in one ``TransactWriteItems`` call (one condition per item), through
 :class:`~handlers.aws.transactions.ConditionalWriter`, which explains how cancelled items are
@@ -51,10 +57,9 @@ from .transactions import ConditionalWriter
 SES_MESSAGE_ID_INDEX = "ses-message-id-index"
 DATE_PARTITION_INDEX = "date-partition-index"
 _NAMES = {"#status": "status", "#ts": "timestamp", "#ttl": "ttl"}
-_CLAIMABLE = (
-    "attribute_not_exists(emailId) OR (#status = :processing AND "
-    "(attribute_not_exists(claimExpiresAt) OR claimExpiresAt < :nowEpoch))"
-)
+_RELEASED = "attribute_not_exists(claimToken)"
+_EXPIRED = "attribute_not_exists(claimExpiresAt) OR claimExpiresAt < :nowEpoch"
+_SAME_REQUEST = "attribute_not_exists(requestFingerprint) OR requestFingerprint = :fp"
 _HELD = "#status = :processing AND claimToken = :token"
 
 
@@ -78,11 +83,13 @@ class TrackingTable:
         now: datetime,
         claim_timeout_seconds: int,
         ttl_days: int,
+        take_over_expired: bool,
     ) -> dict[str, WriteResult]:
         """Claim every item; a ConditionFailed whose item holds ``token`` counts as Written
         (our own earlier attempt of the same call)."""
+        claimable = _EXPIRED if take_over_expired else _RELEASED
         ops = {
-            c.email_id: self._claim_op(c, token, now, claim_timeout_seconds, ttl_days)
+            c.email_id: self._claim_op(c, token, now, claim_timeout_seconds, ttl_days, claimable)
             for c in claims
         }
         results = self._writer.write_all(ops)
@@ -96,7 +103,13 @@ class TrackingTable:
         return results
 
     def _claim_op(
-        self, claim: Claim, token: str, now: datetime, timeout: int, ttl_days: int
+        self,
+        claim: Claim,
+        token: str,
+        now: datetime,
+        timeout: int,
+        ttl_days: int,
+        claimable: str,
     ) -> dict[str, Any]:
         stamp = iso(now)
         values: dict[str, Any] = {
@@ -126,6 +139,12 @@ class TrackingTable:
         if claim.metadata is not None:
             sets.append("metadata = :md")
             values[":md"] = serialize(claim.metadata)
+        takeover = f"#status = :processing AND ({claimable})"
+        if claim.fingerprint is not None:
+            sets += ["requestFingerprint = :fp", "requestFieldDigests = :fds"]
+            values[":fp"] = {"S": claim.fingerprint.digest}
+            values[":fds"] = {"S": claim.fingerprint.fields_text}
+            takeover += f" AND ({_SAME_REQUEST})"
         if claim.status is Status.PROCESSING:
             sets += ["claimToken = :token", "claimExpiresAt = :exp"]
             values[":token"] = {"S": token}
@@ -138,9 +157,26 @@ class TrackingTable:
         return self._update(
             claim.email_id,
             f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-            _CLAIMABLE,
+            f"attribute_not_exists(emailId) OR ({takeover})",
             values,
         )
+
+    def hold(self, email_id: str, claim_token: str, reason: str, now: datetime) -> WriteResult:
+        op = self._update(
+            email_id,
+            "SET #status = :unknown, #ts = :now, statusReason = :reason "
+            "REMOVE claimToken, claimExpiresAt",
+            f"#status = :processing AND claimToken = :held AND ({_EXPIRED})",
+            {
+                ":unknown": {"S": Status.UNKNOWN.value},
+                ":processing": {"S": Status.PROCESSING.value},
+                ":now": {"S": iso(now)},
+                ":nowEpoch": {"N": str(int(now.timestamp()))},
+                ":reason": {"S": reason},
+                ":held": {"S": claim_token},
+            },
+        )
+        return self._writer.write_one(op)
 
     # -- finishing ----------------------------------------------------------------------------
 
@@ -259,9 +295,6 @@ class TrackingTable:
             names[f"#c{index}"] = name
             values[f":c{index}"] = {"N": str(amount)}
             adds.append(f"#c{index} :c{index}")
-        if update.pending_event is not None:
-            values[":pending"] = {"SS": [update.pending_event]}
-            adds.append("pendingEvents :pending")
         if update.expected_status is None:
             expected = "attribute_not_exists(#status)"
         else:
@@ -327,17 +360,6 @@ class TrackingTable:
             "UpdateExpression": "DELETE softBounces :ended",
             "ConditionExpression": "attribute_exists(emailId)",
             "ExpressionAttributeValues": {":ended": {"SS": sorted(set(entries))}},
-        }
-        return self._writer.write_one(op)
-
-    def clear_pending(self, email_id: str, elements: Iterable[str]) -> WriteResult:
-        """Remove published events from the item's ``pendingEvents`` outbox."""
-        op = {
-            "TableName": self.table_name,
-            "Key": {"emailId": {"S": email_id}},
-            "UpdateExpression": "DELETE pendingEvents :done",
-            "ConditionExpression": "attribute_exists(emailId)",
-            "ExpressionAttributeValues": {":done": {"SS": sorted(set(elements))}},
         }
         return self._writer.write_one(op)
 

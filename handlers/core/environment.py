@@ -36,6 +36,7 @@ from .metrics import (
     FEEDBACK_SERVICE,
     METRICS_NAMESPACE,
     SENDER_SERVICE,
+    STATUS_EVENTS_SERVICE,
     STUCK_SWEEP_SERVICE,
     UNSUBSCRIBE_SERVICE,
 )
@@ -53,11 +54,17 @@ SuppressionTable = Annotated[
 ]
 EventBusName = Annotated[
     str,
-    Field(alias="EVENT_BUS_NAME", description="Bus that receives `Email Status Changed` events."),
+    Field(
+        alias="EVENT_BUS_NAME",
+        description="The engine's bus: `Email Status Changed` and `Email Request Rejected` events.",
+    ),
 ]
 StatusEventSource = Annotated[
     str,
-    Field(alias="STATUS_EVENT_SOURCE", description="`Source` of `Email Status Changed` events."),
+    Field(
+        alias="STATUS_EVENT_SOURCE",
+        description="`Source` of the events the engine puts on its bus.",
+    ),
 ]
 ConfigurationSet = Annotated[
     str,
@@ -150,6 +157,7 @@ class SenderEnvironment(FunctionEnvironment):
     )
     configuration_set: ConfigurationSet
     event_bus_name: EventBusName
+    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
     default_sender_email: str | None = Field(
         None, alias="DEFAULT_SENDER_EMAIL", description="Last fallback for the From address."
     )
@@ -168,7 +176,6 @@ class SenderEnvironment(FunctionEnvironment):
         alias="TRACKING_TTL_DAYS",
         description="Tracking items expire this many days after creation (DynamoDB TTL).",
     )
-    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
     max_send_rate: float = Field(
         0.0,
         ge=0,
@@ -182,6 +189,12 @@ class SenderEnvironment(FunctionEnvironment):
         description="Age after which a `processing` claim counts as abandoned.",
     )
     ambiguous_send_policy: AmbiguousSendPolicyField = AmbiguousSendPolicy.RESEND
+    email_dead_letter_queue_url: str | None = Field(
+        None,
+        alias="EMAIL_DEAD_LETTER_QUEUE_URL",
+        description="EmailQueue's DLQ, where the sender moves a record that can never succeed "
+        "(with a `reason` attribute); unset: such a record is retried until SQS moves it.",
+    )
     brand_name: BrandName = None
     brand_url: str | None = Field(
         None, alias="BRAND_URL", description="Website, linked from the logo and footer."
@@ -294,14 +307,21 @@ class FeedbackEnvironment(FunctionEnvironment):
 
     tracking_table: TrackingTable
     suppression_table: SuppressionTable
-    event_bus_name: EventBusName
-    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
     soft_bounce_threshold: int = Field(
         3,
         ge=1,
         alias="SOFT_BOUNCE_THRESHOLD",
         description="Consecutive soft bounces that suppress an address.",
     )
+
+
+class StatusEventsEnvironment(FunctionEnvironment):
+    """The status-events function's environment (it reads the tracking table's stream)."""
+
+    SERVICE: ClassVar[str | None] = STATUS_EVENTS_SERVICE
+
+    event_bus_name: EventBusName
+    status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE
 
 
 class SweepEnvironment(FunctionEnvironment):

@@ -1,8 +1,10 @@
 """The engine's EventBridge contract: the ``Email Request`` detail-type producers put, and the
-``Email Status Changed`` event (one schema for the sender and the feedback processor)."""
+``Email Status Changed`` event (put for every status change of a tracking item, by the
+status-events function reading the table's stream: :mod:`.status_changes` builds the detail)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,11 +16,17 @@ EMAIL_REQUEST = "Email Request"
 STATUS_CHANGED = "Email Status Changed"
 """``detail-type`` of the events the engine puts when an email's status changes."""
 
+EMAIL_REQUEST_REJECTED = "Email Request Rejected"
+"""``detail-type`` of the event the sender puts when it refuses a request it cannot track
+without harming another (its ``emailId`` already names a different request): ``detail`` is a
+:class:`RequestRejectedDetail`."""
+
 DEFAULT_STATUS_EVENT_SOURCE = "sesmailengine"
 """``source`` of the ``Email Status Changed`` events unless configured otherwise."""
 
 # Always present in ``detail`` (``null`` when unknown), so consumers can rely on the keys.
 _CORE_FIELDS = (
+    "eventId",
     "emailId",
     "status",
     "previousStatus",
@@ -27,6 +35,13 @@ _CORE_FIELDS = (
     "sesMessageId",
     "timestamp",
 )
+
+
+def event_id(email_id: str, status: str) -> str:
+    """The id of the event announcing that ``email_id`` reached ``status``: the same for every
+    delivery of that change (statuses only move forward, so each is reached once), which lets
+    consumers drop repeats (delivery is at least once)."""
+    return hashlib.sha256(f"{email_id}\n{status}".encode()).hexdigest()
 
 
 def iso(moment: datetime) -> str:
@@ -40,6 +55,8 @@ class StatusChangedDetail(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
+    eventId: str
+    """:func:`event_id` of ``emailId`` and ``status``."""
     emailId: str
     status: str
     previousStatus: str | None = None
@@ -49,7 +66,7 @@ class StatusChangedDetail(BaseModel):
     timestamp: str
     statusReason: str | None = None
     metadata: dict[str, Any] | None = None
-    # Set by the feedback processor for bounces.
+    # Set for bounced and soft_bounced.
     bounceType: str | None = None
     bounceSubType: str | None = None
     diagnosticCode: str | None = None
@@ -60,3 +77,15 @@ class StatusChangedDetail(BaseModel):
         return {
             key: value for key, value in data.items() if key in _CORE_FIELDS or value is not None
         }
+
+
+class RequestRejectedDetail(BaseModel):
+    """``detail`` of an ``Email Request Rejected`` event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    emailId: str
+    source: str | None
+    """The rejected request's ``source``, so its producer can find it."""
+    reason: str
+    """Why, e.g. ``conflict: emailId already used for another request (recipient differs)``."""

@@ -1,6 +1,6 @@
 """What an SES event does to an email: the status it moves to, the attributes it records,
-the recipients it suppresses at once, and the ``Email Status Changed`` event it produces
-(kept in the item's ``pendingEvents`` outbox until it is published).
+and the recipients it suppresses at once (the ``Email Status Changed`` event follows from the
+status written: :mod:`.status_changes`).
 
 Pure Python: the feedback processor's flow (:mod:`handlers.feedback`) applies these rules
 through the adapters.
@@ -8,12 +8,8 @@ through the adapters.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
-from .events import StatusChangedDetail
 from .notifications import Feedback, Kind
 from .statuses import Status, SuppressionReason
 
@@ -119,50 +115,3 @@ def status_attributes(feedback: Feedback) -> dict[str, str]:
     if feedback.status is Status.FAILED and feedback.reason:
         return {"statusReason": feedback.reason}
     return {}
-
-
-# -- the status event and its outbox ----------------------------------------------------------
-
-
-def status_changed(
-    item: Mapping[str, Any], feedback: Feedback, status: Status
-) -> StatusChangedDetail:
-    """The ``Email Status Changed`` detail for ``item`` moving to ``status``."""
-    metadata = item.get("metadata")
-    bounce = feedback.kind in BOUNCES
-    return StatusChangedDetail(
-        emailId=str(item["emailId"]),
-        status=status.value,
-        previousStatus=item.get("status"),
-        toEmail=item.get("toEmail"),
-        templateName=item.get("templateName"),
-        sesMessageId=feedback.ses_message_id,
-        timestamp=feedback.timestamp,
-        statusReason=feedback.reason if status is Status.FAILED else None,
-        metadata=metadata if isinstance(metadata, dict) else None,
-        bounceType=feedback.bounce_type if bounce else None,
-        bounceSubType=feedback.bounce_sub_type if bounce else None,
-        diagnosticCode=feedback.diagnostic_code if bounce else None,
-    )
-
-
-def outbox_entry(key: str, detail: StatusChangedDetail) -> str:
-    """An element of the item's ``pendingEvents`` set: the event, tagged with the key of the
-    feedback that produced it."""
-    return json.dumps({"key": key, "detail": detail.to_detail()}, sort_keys=True, default=str)
-
-
-def outbox_entries_for(item: Mapping[str, Any], key: str) -> list[str]:
-    """The events ``key`` left unpublished on ``item``."""
-    return sorted(entry for entry in item.get("pendingEvents") or () if _entry_key(entry) == key)
-
-
-def outbox_detail(entry: str) -> StatusChangedDetail:
-    return StatusChangedDetail.model_validate(json.loads(entry)["detail"])
-
-
-def _entry_key(entry: str) -> str | None:
-    try:
-        return json.loads(entry).get("key")
-    except (TypeError, ValueError, AttributeError):
-        return None

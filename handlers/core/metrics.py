@@ -11,6 +11,7 @@ SENDER_SERVICE = "email-sender"
 FEEDBACK_SERVICE = "feedback-processor"
 UNSUBSCRIBE_SERVICE = "unsubscribe"
 BRAKE_SERVICE = "sending-brake"
+STATUS_EVENTS_SERVICE = "status-events"
 
 # -- the email sender -------------------------------------------------------------------------
 
@@ -21,6 +22,10 @@ EMAILS_RETRIED = "EmailsRetried"
 EMAILS_DUPLICATE = "EmailsDuplicate"
 RECORDS_UNTRACKABLE = "RecordsUntrackable"
 TRACKING_WRITE_FAILURES = "TrackingWriteFailures"
+EMAIL_ID_CONFLICTS = "EmailIdConflicts"
+"""Requests refused because their ``emailId`` already names a different request."""
+RECORDS_DEAD_LETTERED = "RecordsDeadLettered"
+"""Records the sender moved to the email DLQ itself (they could never succeed)."""
 EMAILS_HELD = "EmailsHeld"
 """Expired claims written ``unknown`` under the ``hold`` ambiguous-send policy."""
 RENDER_TIME = "RenderTime"
@@ -31,9 +36,12 @@ EMAILS_FAILED_BY_REASON = "EmailsFailedByReason"
 """Emitted in its own EMF document, with a :data:`REASON_DIMENSION` besides the service."""
 REASON_DIMENSION = "reason"
 
-# -- the sender and the feedback processor -----------------------------------------------------
+# -- the status-events function (the tracking table's stream) ----------------------------------
 
+STATUS_EVENTS_PUT = "StatusEventsPut"
+"""``Email Status Changed`` events EventBridge accepted."""
 STATUS_EVENT_FAILURES = "StatusEventFailures"
+"""PutEvents calls or entries that failed; the records from the first failed one are retried."""
 
 # -- the feedback processor -------------------------------------------------------------------
 

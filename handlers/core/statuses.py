@@ -71,7 +71,9 @@ def blocks(reason: str, category: Category) -> bool:
 
 class Outcome(StrEnum):
     """What became of one SQS record. Only ``retry`` and ``untrackable`` are reported in
-    ``batchItemFailures``; every other outcome consumes the message."""
+    ``batchItemFailures``; every other outcome consumes the message (``dead_lettered``: the
+    sender put it in the email DLQ itself; ``conflict``: its ``emailId`` names another request;
+    ``held``: an ambiguous send written ``unknown``)."""
 
     SENT = "sent"
     FAILED = "failed"
@@ -79,6 +81,9 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     RETRY = "retry"
     UNTRACKABLE = "untrackable"
+    DEAD_LETTERED = "dead_lettered"
+    CONFLICT = "conflict"
+    HELD = "held"
 
     @property
     def consumed(self) -> bool:

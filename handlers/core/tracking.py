@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from .fingerprint import RequestFingerprint
 from .statuses import Status
 
 # -- the sender's writes ------------------------------------------------------------------------
@@ -27,6 +28,9 @@ class Claim:
     template_name: str | None
     metadata: dict[str, Any] | None = None
     reason: str | None = None
+    fingerprint: RequestFingerprint | None = None
+    """What the request was (valid requests only): kept on the item, and a ``processing`` item
+    is taken over only by the same request."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,6 @@ class FeedbackUpdate:
     """Attributes set (``bounceType``, ``statusReason``...)."""
     counters: dict[str, int] = field(default_factory=dict)
     """Numbers to add to (``opens``, ``clicks``)."""
-    pending_event: str | None = None
-    """The status event, added to the ``pendingEvents`` outbox in the same write."""
     streak: tuple[StreakIncrement, ...] = ()
 
 
@@ -108,6 +110,25 @@ class ConditionFailed:
     def status(self) -> str | None:
         return None if self.item is None else self.item.get("status")
 
+    @property
+    def claim_token(self) -> str | None:
+        """The token of the attempt holding a ``processing`` item (None once released)."""
+        return None if self.item is None else self.item.get("claimToken")
+
+    def claim_live(self, now: datetime) -> bool:
+        """Whether another attempt holds a claim that has not expired at ``now``."""
+        expires = None if self.item is None else self.item.get("claimExpiresAt")
+        return self.claim_token is not None and int(expires or 0) >= int(now.timestamp())
+
+    @property
+    def fingerprint(self) -> RequestFingerprint | None:
+        """The fingerprint of the request that holds the item (None before fingerprints)."""
+        if self.item is None or not self.item.get("requestFingerprint"):
+            return None
+        return RequestFingerprint.stored(
+            self.item["requestFingerprint"], self.item.get("requestFieldDigests")
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class WriteError:
@@ -132,8 +153,15 @@ class SenderTracking(Protocol):
         now: datetime,
         claim_timeout_seconds: int,
         ttl_days: int,
+        take_over_expired: bool,
     ) -> dict[str, WriteResult]:
-        """Claim every item for ``token``; the answer for each ``email_id``."""
+        """Claim every item for ``token``; the answer for each ``email_id``. An expired claim
+        another attempt still holds is taken over only when ``take_over_expired``."""
+        ...
+
+    def hold(self, email_id: str, claim_token: str, reason: str, now: datetime) -> WriteResult:
+        """Write ``unknown`` (with ``reason``) on an item still ``processing`` under the
+        expired claim ``claim_token``."""
         ...
 
     def finish(self, writes: Sequence[Finish], token: str, now: datetime) -> dict[str, WriteResult]:
@@ -183,8 +211,4 @@ class FeedbackTracking(Protocol):
 
     def forget_soft_bounces(self, key: str, entries: Iterable[str]) -> WriteResult:
         """Remove soft bounces a delivery ended from a streak item."""
-        ...
-
-    def clear_pending(self, email_id: str, elements: Iterable[str]) -> WriteResult:
-        """Remove published events from the item's ``pendingEvents`` outbox."""
         ...

@@ -3,7 +3,7 @@
 The input is the resource graph `sesmailengine.testing.run_program` records: there is no
 second description of the infrastructure. Each supported AWS type has one small function
 that turns its recorded inputs into the emulator's API calls; types that change nothing a
-handler can observe locally (IAM, log groups, alarms, dashboards) are listed as skipped.
+handler can observe locally (IAM, alarms, dashboards) are listed as skipped.
 
 Lambda functions are not run by the emulator (that needs Docker): they are recorded here and
 run in-process by `sesmail.local.runtime`. Their SQS triggers exist in the emulator (so the
@@ -26,7 +26,7 @@ from sesmailengine.testing import DeclaredResource, ResourceGraph
 SKIPPED_TYPES = {
     "aws:iam/role:Role": "IAM is not enforced locally",
     "aws:iam/rolePolicy:RolePolicy": "IAM is not enforced locally",
-    "aws:cloudwatch/logGroup:LogGroup": "handler logs go to .sesmail/lambda.log",
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "IAM is not enforced locally",
     "aws:lambda/layerVersion:LayerVersion": "handlers run in-process with this environment",
     "aws:lambda/permission:Permission": "IAM is not enforced locally",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": "read by the runtime",
@@ -75,6 +75,21 @@ class QueueTrigger:
 
 
 @dataclass
+class StreamTrigger:
+    """A DynamoDB stream event source mapping, polled shard by shard like Lambda's poller."""
+
+    stream_arn: str
+    function: LocalFunction
+    batch_size: int
+    reports_batch_item_failures: bool
+    maximum_retry_attempts: int
+    on_failure_queue_url: str | None
+    iterators: dict[str, str | None] = field(default_factory=dict)
+    """Shard id → the next iterator (None once a closed shard is read to its end)."""
+    failed_attempts: int = 0
+
+
+@dataclass
 class TopicTrigger:
     """A Lambda subscription to an SNS topic, delivered through a local tap queue."""
 
@@ -91,6 +106,7 @@ class LocalDeployment:
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     queue_triggers: list[QueueTrigger] = field(default_factory=list)
     topic_triggers: list[TopicTrigger] = field(default_factory=list)
+    stream_triggers: list[StreamTrigger] = field(default_factory=list)
     # configuration set name → (event types, topic ARN) that SES would publish to
     event_destinations: dict[str, list[tuple[list[str], str]]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -114,6 +130,7 @@ class _Builder:
         self.deployment = LocalDeployment(outputs=dict(graph.outputs))
         self.queue_urls: dict[str, str] = {}  # queue ARN → URL
         self.functions_by_arn: dict[str, LocalFunction] = {}
+        self.stream_arns: dict[str, str] = {}  # declared stream ARN → the emulator's
 
     def build(self) -> LocalDeployment:
         # Dependency order: storage, queues, routing, SES, then functions and their triggers.
@@ -125,7 +142,9 @@ class _Builder:
             ("aws:sqs/queue:Queue", self._queue),
             ("aws:sqs/queue:Queue", self._queue_redrive),
             ("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", self._redrive_allow_policy),
+            ("aws:cloudwatch/logGroup:LogGroup", self._log_group),
             ("aws:cloudwatch/eventBus:EventBus", self._event_bus),
+            ("aws:cloudwatch/eventArchive:EventArchive", self._event_archive),
             ("aws:cloudwatch/eventRule:EventRule", self._event_rule),
             ("aws:cloudwatch/eventTarget:EventTarget", self._event_target),
             ("aws:sns/topic:Topic", self._topic),
@@ -216,8 +235,16 @@ class _Builder:
                 }
                 for index in indexes
             ]
+        if inputs.get("streamEnabled"):
+            request["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": inputs["streamViewType"],
+            }
         dynamodb = self.client("dynamodb")
-        dynamodb.create_table(**request)
+        created = dynamodb.create_table(**request)["TableDescription"]
+        if "LatestStreamArn" in created:
+            # The program names the stream by its deployed ARN; the emulator's has its own label.
+            self.stream_arns[resource.outputs["streamArn"]] = created["LatestStreamArn"]
         ttl = inputs.get("ttl")
         if ttl and ttl.get("enabled"):
             dynamodb.update_time_to_live(
@@ -270,6 +297,27 @@ class _Builder:
 
     def _event_bus(self, resource: DeclaredResource) -> None:
         self.client("events").create_event_bus(Name=resource.inputs["name"])
+        self._created(resource)
+
+    def _log_group(self, resource: DeclaredResource) -> None:
+        # Handlers log to .sesmail/lambda.log; a rule's log group receives its events.
+        logs = self.client("logs")
+        name = resource.outputs["name"]
+        logs.create_log_group(logGroupName=name)
+        if resource.inputs.get("retentionInDays"):
+            logs.put_retention_policy(
+                logGroupName=name, retentionInDays=int(resource.inputs["retentionInDays"])
+            )
+        self._created(resource)
+
+    def _event_archive(self, resource: DeclaredResource) -> None:
+        inputs = resource.inputs
+        self.client("events").create_archive(
+            ArchiveName=inputs["name"],
+            EventSourceArn=inputs["eventSourceArn"],
+            EventPattern=inputs["eventPattern"],
+            RetentionDays=int(inputs.get("retentionDays", 0)),
+        )
         self._created(resource)
 
     def _event_rule(self, resource: DeclaredResource) -> None:
@@ -395,6 +443,9 @@ class _Builder:
     def _event_source_mapping(self, resource: DeclaredResource) -> None:
         inputs = resource.inputs
         function = self.functions_by_arn[inputs["functionName"]]
+        if inputs["eventSourceArn"] in self.stream_arns:
+            self._stream_mapping(resource, function)
+            return
         queue_arn = inputs["eventSourceArn"]
         request: dict[str, Any] = {
             "EventSourceArn": queue_arn,
@@ -430,6 +481,26 @@ class _Builder:
         for key, value in self.deployment.outputs.items():
             if value == declared:
                 self.deployment.outputs[key] = mapping["UUID"]
+        self._created(resource)
+
+    def _stream_mapping(self, resource: DeclaredResource, function: LocalFunction) -> None:
+        """Not created in the emulator (moto would invoke the function in Docker): the runtime
+        reads the stream itself, from its start, as a mapping created with the table would."""
+        inputs = resource.inputs
+        on_failure = ((inputs.get("destinationConfig") or {}).get("onFailure") or {}).get(
+            "destinationArn"
+        )
+        self.deployment.stream_triggers.append(
+            StreamTrigger(
+                stream_arn=self.stream_arns[inputs["eventSourceArn"]],
+                function=function,
+                batch_size=int(inputs.get("batchSize", 100)),
+                reports_batch_item_failures="ReportBatchItemFailures"
+                in (inputs.get("functionResponseTypes") or []),
+                maximum_retry_attempts=int(inputs.get("maximumRetryAttempts", -1)),
+                on_failure_queue_url=self.queue_urls.get(on_failure) if on_failure else None,
+            )
+        )
         self._created(resource)
 
     def _visibility_timeout(self, queue_arn: str) -> int:

@@ -37,8 +37,9 @@ from typing import Any
 
 from . import moto_extensions, ses_extensions
 from .outbox import Outbox
-from .provision import LocalDeployment, LocalFunction, QueueTrigger, TopicTrigger
+from .provision import LocalDeployment, LocalFunction, QueueTrigger, StreamTrigger, TopicTrigger
 from .ses_events import ses_events_for
+from .streams import lambda_event
 
 
 def _handler(module: str) -> Callable[[dict, Any], Any]:
@@ -49,6 +50,8 @@ def _handler(module: str) -> Callable[[dict, Any], Any]:
         email_sender,
         feedback_processor,
         sending_brake,
+        status_events,
+        stuck_sweep,
         unsubscribe,
     )
 
@@ -57,6 +60,8 @@ def _handler(module: str) -> Callable[[dict, Any], Any]:
         "handlers.feedback_processor.handler": feedback_processor.handler,
         "handlers.sending_brake.handler": sending_brake.handler,
         "handlers.unsubscribe.handler": unsubscribe.handler,
+        "handlers.status_events.handler": status_events.handler,
+        "handlers.stuck_sweep.handler": stuck_sweep.handler,
     }
     return entry_points[module]
 
@@ -124,10 +129,11 @@ class Activity:
     sqs_records: int = 0
     sns_records: int = 0
     emails_sent: int = 0
+    stream_records: int = 0
 
     @property
     def any(self) -> bool:
-        return bool(self.sqs_records or self.sns_records or self.emails_sent)
+        return bool(self.sqs_records or self.sns_records or self.emails_sent or self.stream_records)
 
 
 class LocalRuntime:
@@ -210,6 +216,8 @@ class LocalRuntime:
         activity.emails_sent += self._publish_ses_events()
         for trigger in self.deployment.topic_triggers:
             activity.sns_records += self._poll_topic(trigger)
+        for stream in self.deployment.stream_triggers:
+            activity.stream_records += self._poll_stream(stream)
         return activity
 
     def run_until_idle(self, timeout_seconds: float = 60, settle_seconds: float = 0.3) -> bool:
@@ -347,6 +355,82 @@ class LocalRuntime:
         if RETRY_VISIBILITY_SECONDS is not None:
             return RETRY_VISIBILITY_SECONDS
         return local_seconds(trigger.visibility_timeout_seconds, self.time_scale)
+
+    # -- DynamoDB streams ---------------------------------------------------------------------
+
+    def _poll_stream(self, trigger: StreamTrigger) -> int:
+        """One batch per shard, as Lambda's poller reads a stream: in order, a batch retried
+        from its first failed record (the handler's batch item failure) until it succeeds or
+        the mapping's retries are spent, when the batch's range goes to the on-failure
+        destination and the shard moves past it."""
+        streams = self.client("dynamodbstreams")
+        if not trigger.iterators:
+            shards = streams.describe_stream(StreamArn=trigger.stream_arn)["StreamDescription"]
+            for shard in shards["Shards"]:
+                trigger.iterators[shard["ShardId"]] = streams.get_shard_iterator(
+                    StreamArn=trigger.stream_arn,
+                    ShardId=shard["ShardId"],
+                    ShardIteratorType="TRIM_HORIZON",
+                )["ShardIterator"]
+        read = 0
+        for shard_id, iterator in list(trigger.iterators.items()):
+            if iterator is None:
+                continue
+            page = streams.get_records(ShardIterator=iterator, Limit=trigger.batch_size)
+            records = page["Records"]
+            next_iterator = page.get("NextShardIterator")
+            if records:
+                failed = self._invoke_stream_batch(trigger, records)
+                if failed is not None and not self._stream_retries_spent(trigger, records):
+                    next_iterator = streams.get_shard_iterator(
+                        StreamArn=trigger.stream_arn,
+                        ShardId=shard_id,
+                        ShardIteratorType="AT_SEQUENCE_NUMBER",
+                        SequenceNumber=failed,
+                    )["ShardIterator"]
+                else:
+                    trigger.failed_attempts = 0
+            trigger.iterators[shard_id] = next_iterator
+            read += len(records)
+        return read
+
+    def _invoke_stream_batch(self, trigger: StreamTrigger, records: list[dict]) -> str | None:
+        """The sequence number to retry from, or None when the whole batch succeeded."""
+        first = records[0]["dynamodb"]["SequenceNumber"]
+        try:
+            response = self.invoke(trigger.function, lambda_event(records, trigger.stream_arn))
+        except Exception:
+            logging.getLogger(__name__).exception(
+                "%s failed; the stream batch will be retried", trigger.function.name
+            )
+            return first
+        if not trigger.reports_batch_item_failures:
+            return None
+        failures = (response or {}).get("batchItemFailures") or []
+        return failures[0]["itemIdentifier"] if failures else None
+
+    def _stream_retries_spent(self, trigger: StreamTrigger, records: list[dict]) -> bool:
+        trigger.failed_attempts += 1
+        limit = trigger.maximum_retry_attempts
+        if limit < 0 or trigger.failed_attempts <= limit:
+            return False
+        if trigger.on_failure_queue_url:
+            # What Lambda sends an on-failure destination for a stream: the batch's range.
+            self.client("sqs").send_message(
+                QueueUrl=trigger.on_failure_queue_url,
+                MessageBody=json.dumps(
+                    {
+                        "requestContext": {"condition": "RetryAttemptsExhausted"},
+                        "DDBStreamBatchInfo": {
+                            "streamArn": trigger.stream_arn,
+                            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                            "batchSize": len(records),
+                        },
+                    }
+                ),
+            )
+        return True
 
     # -- SNS subscriptions --------------------------------------------------------------------
 

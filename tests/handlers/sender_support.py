@@ -1,7 +1,8 @@
 """Helpers and fixtures for the handler tests: every AWS resource the sender uses, in moto.
 
-Tables are created with exactly the keys and indexes the Storage component declares. Status
-events are routed by an EventBridge rule to an SQS queue, as a consumer would receive them.
+Tables are created with exactly the keys, indexes and stream the Storage component declares.
+Status events come as in AWS: the tracking table's stream records go to the status-events
+handler, whose events an EventBridge rule routes to an SQS queue, as a consumer receives them.
 Requests are observed with botocore event hooks on the clients from the handler's own factory
 (moto's stored mail cannot show tags, the text part or the configuration set).
 """
@@ -68,6 +69,7 @@ def create_tables(dynamodb: Any) -> None:
             {"AttributeName": name, "AttributeType": "S"}
             for name in ("emailId", "toEmail", "timestamp", "sesMessageId", "datePartition")
         ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         GlobalSecondaryIndexes=[
             _index("to-email-timestamp-index", "toEmail", "timestamp"),
             _index("ses-message-id-index", "sesMessageId"),
@@ -144,6 +146,11 @@ def sqs_event(*bodies: dict[str, Any] | str) -> dict[str, Any]:
     return {"Records": records}
 
 
+# botocore now sends DynamoDB Streams calls to an account-based host
+# (<account>.streams-ddb.<region>...), which moto does not route; the regional one it does.
+_ENDPOINTS = {"dynamodbstreams": f"https://streams.dynamodb.{REGION}.amazonaws.com"}
+
+
 @dataclass
 class Aws:
     """The moto account the handler runs against, with helpers to arrange and observe it."""
@@ -154,10 +161,13 @@ class Aws:
     send_requests: list[dict[str, Any]] = field(default_factory=list)
     send_hooks: list[Callable[[dict[str, Any]], Any]] = field(default_factory=list)
     _clients: dict[str, Any] = field(default_factory=dict)
+    _stream_iterator: str | None = None
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, region_name=REGION)
+            self._clients[service] = self.session.client(
+                service, region_name=REGION, endpoint_url=_ENDPOINTS.get(service)
+            )
         return self._clients[service]
 
     # -- arrange ------------------------------------------------------------------------------
@@ -188,6 +198,7 @@ class Aws:
     def put_item(self, **item: Any) -> None:
         boto3_item = {key: _attribute(value) for key, value in item.items()}
         self.client("dynamodb").put_item(TableName=TRACKING, Item=boto3_item)
+        self.stream_event()  # arranged state predates the test: its write is not announced
 
     # -- observe ------------------------------------------------------------------------------
 
@@ -208,8 +219,33 @@ class Aws:
     def sent_mail(self) -> list[Any]:
         return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
 
+    def stream_event(self) -> dict[str, Any]:
+        """The Lambda event of the tracking stream's records written since the last call."""
+        from sesmail.local.streams import lambda_event
+
+        stream_arn = self.client("dynamodb").describe_table(TableName=TRACKING)["Table"][
+            "LatestStreamArn"
+        ]
+        streams = self.client("dynamodbstreams")
+        if self._stream_iterator is None:
+            shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+            self._stream_iterator = streams.get_shard_iterator(
+                StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        response = streams.get_records(ShardIterator=self._stream_iterator)
+        self._stream_iterator = response["NextShardIterator"]
+        return lambda_event(response["Records"], stream_arn)
+
+    def announce(self) -> dict[str, Any]:
+        """Run the status-events handler on the stream's new records, as Lambda would."""
+        from sesmailengine.handlers.status_events import handler
+
+        return handler(self.stream_event(), FakeContext())
+
     def status_events(self) -> list[dict[str, Any]]:
-        """Every ``Email Status Changed`` event the rule delivered so far (drains the queue)."""
+        """Every ``Email Status Changed`` event announced so far (runs the status-events
+        handler on the stream's new records, then drains the queue the rule delivers to)."""
+        assert self.announce() == {"batchItemFailures": []}
         sqs = self.client("sqs")
         events = []
         while True:

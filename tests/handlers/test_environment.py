@@ -9,6 +9,7 @@ from sesmailengine.handlers.core.environment import (
     BrakeEnvironment,
     FeedbackEnvironment,
     SenderEnvironment,
+    StatusEventsEnvironment,
     UnsubscribeEnvironment,
 )
 from sesmailengine.handlers.core.errors import ConfigurationError
@@ -49,6 +50,12 @@ def test_variables_are_text_named_as_the_contract_says() -> None:
     assert variables["STATUS_EVENT_SOURCE"] == "sesmailengine"
     assert variables["POWERTOOLS_SERVICE_NAME"] == "email-sender"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "SESMailEngine"
+
+
+def test_status_events_name_their_bus_and_source_by_default() -> None:
+    variables = StatusEventsEnvironment(event_bus_name="bus").variables()
+    assert variables["EVENT_BUS_NAME"] == "bus"
+    assert variables["STATUS_EVENT_SOURCE"] == "sesmailengine"
 
 
 def test_unset_optional_values_are_left_out() -> None:
@@ -105,6 +112,7 @@ def test_the_component_side_reports_unknown_fields() -> None:
         (FeedbackEnvironment, "feedback-processor"),
         (UnsubscribeEnvironment, "unsubscribe"),
         (BrakeEnvironment, "sending-brake"),
+        (StatusEventsEnvironment, "status-events"),
     ],
 )
 def test_powertools_settings_default_to_the_functions_service(model, service) -> None:

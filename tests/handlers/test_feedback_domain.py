@@ -12,6 +12,7 @@ from sesmailengine.handlers.core.environment import FeedbackEnvironment
 from sesmailengine.handlers.core.errors import ConfigurationError
 from sesmailengine.handlers.core.feedback_rules import next_status
 from sesmailengine.handlers.core.notifications import (
+    Feedback,
     Ignored,
     Kind,
     MalformedFeedback,
@@ -52,11 +53,18 @@ def test_every_documented_sample_parses_to_its_kind(name: str, kind: Kind) -> No
     assert feedback.email_id is None
 
 
-def test_the_send_sample_and_unknown_types_are_ignored() -> None:
-    # GIVEN a Send event and SES's subscription confirmation
-    # WHEN they are parsed
-    # THEN they are ignored, not errors
-    assert parse(sample("send")) == Ignored("Send")
+def test_the_send_sample_is_read_as_a_send() -> None:
+    # GIVEN SES's Send event sample (it closes the crash window: the email left SES)
+    # WHEN it is parsed
+    feedback = parse(sample("send"))
+    # THEN it is a Send of that message, not ignored
+    assert isinstance(feedback, Feedback)
+    assert feedback.kind is Kind.SEND
+    assert feedback.ses_message_id == sample("send")["mail"]["messageId"]
+
+
+def test_unknown_notification_types_are_ignored() -> None:
+    # GIVEN SES's subscription confirmation WHEN it is parsed THEN it is ignored, not an error
     assert isinstance(parse({"notificationType": "AmazonSnsSubscriptionSucceeded"}), Ignored)
 
 
@@ -155,10 +163,9 @@ def test_a_stronger_suppression_reason_replaces_only_weaker_ones() -> None:
 
 
 def test_the_environment_defaults_and_validates_the_threshold() -> None:
-    env = {"TRACKING_TABLE": "t", "SUPPRESSION_TABLE": "s", "EVENT_BUS_NAME": "b"}
-    settings = FeedbackEnvironment.from_env(env)
-    assert (settings.soft_bounce_threshold, settings.status_event_source) == (3, "sesmailengine")
+    env = {"TRACKING_TABLE": "t", "SUPPRESSION_TABLE": "s"}
+    assert FeedbackEnvironment.from_env(env).soft_bounce_threshold == 3
     with pytest.raises(ConfigurationError, match="SOFT_BOUNCE_THRESHOLD"):
         FeedbackEnvironment.from_env(env | {"SOFT_BOUNCE_THRESHOLD": "0"})
-    with pytest.raises(ConfigurationError, match="EVENT_BUS_NAME: missing"):
-        FeedbackEnvironment.from_env({"TRACKING_TABLE": "t", "SUPPRESSION_TABLE": "s"})
+    with pytest.raises(ConfigurationError, match="SUPPRESSION_TABLE: missing"):
+        FeedbackEnvironment.from_env({"TRACKING_TABLE": "t"})

@@ -90,7 +90,7 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
     suppression = dev.one("aws:dynamodb/table:Table", "suppression")
     assert env["TRACKING_TABLE"] == tracking.outputs["name"]
     assert env["SUPPRESSION_TABLE"] == suppression.outputs["name"]
-    assert env["EVENT_BUS_NAME"] == "sesmailengine-dev"
+    assert "EVENT_BUS_NAME" not in env  # the status events come from the table's stream
     assert env["SOFT_BOUNCE_THRESHOLD"] == "3"
     tuned = run_stack("dev", softBounceThreshold="5").one(FUNCTION, "processor")
     assert tuned.inputs["environment"]["variables"]["SOFT_BOUNCE_THRESHOLD"] == "5"
@@ -107,9 +107,6 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
     ]
     assert statements["MaintainSuppressionList"]["Resource"] == suppression.outputs["arn"]
     assert statements["MaintainSuppressionList"]["Action"] == "dynamodb:UpdateItem"
-    assert statements["PublishStatusEvents"]["Resource"] == arn(
-        dev, "aws:cloudwatch/eventBus:EventBus", "bus"
-    )
     assert statements["KeepFailedInvocations"] == {
         "Sid": "KeepFailedInvocations",
         "Effect": "Allow",
@@ -120,6 +117,5 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
         "WriteOwnLogs",
         "UpdateTracking",
         "MaintainSuppressionList",
-        "PublishStatusEvents",
         "KeepFailedInvocations",
     }

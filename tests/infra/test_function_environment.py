@@ -9,6 +9,8 @@ from sesmailengine.handlers.core.environment import (
     FeedbackEnvironment,
     FunctionEnvironment,
     SenderEnvironment,
+    StatusEventsEnvironment,
+    SweepEnvironment,
     UnsubscribeEnvironment,
 )
 from sesmailengine.testing import ResourceGraph
@@ -19,6 +21,8 @@ MODELS: dict[str, type[FunctionEnvironment]] = {
     "handlers.feedback_processor.handler": FeedbackEnvironment,
     "handlers.unsubscribe.handler": UnsubscribeEnvironment,
     "handlers.sending_brake.handler": BrakeEnvironment,
+    "handlers.status_events.handler": StatusEventsEnvironment,
+    "handlers.stuck_sweep.handler": SweepEnvironment,
 }
 
 

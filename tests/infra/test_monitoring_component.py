@@ -31,11 +31,17 @@ def test_exactly_the_documented_alarms_exist(dev):
         "complaint-rate",
         "email-sender-errors",
         "feedback-processor-errors",
+        "status-events-errors",
         "unsubscribe-endpoint-errors",
         "rule-dlq-messages",
         "email-dlq-messages",
         "feedback-dlq-messages",
+        "status-events-dlq-messages",
         "email-queue-age",
+        "unmatched-events",
+        "stuck-email-sweep-errors",
+        "stuck-emails",
+        "tracking-write-failures",
     }
 
 
@@ -87,7 +93,11 @@ def test_thresholds_come_from_stack_config(run_stack):
 
 @pytest.mark.parametrize(
     ("alarm", "function"),
-    [("email-sender-errors", "sender"), ("feedback-processor-errors", "processor")],
+    [
+        ("email-sender-errors", "sender"),
+        ("feedback-processor-errors", "processor"),
+        ("status-events-errors", "status-events-publisher"),
+    ],
 )
 def test_lambda_error_alarms_count_errors_per_five_minutes_twice(dev, alarm, function):
     spec = alarms(dev)[alarm]
@@ -102,7 +112,7 @@ def test_lambda_error_alarms_count_errors_per_five_minutes_twice(dev, alarm, fun
     assert spec["dimensions"] == {"FunctionName": name_of(dev, FUNCTION, function)}
 
 
-@pytest.mark.parametrize("queue", ["rule-dlq", "email-dlq", "feedback-dlq"])
+@pytest.mark.parametrize("queue", ["rule-dlq", "email-dlq", "feedback-dlq", "status-events-dlq"])
 def test_each_dlq_alarms_on_any_visible_message(dev, queue):
     spec = alarms(dev)[f"{queue}-messages"]
     assert spec["namespace"] == "AWS/SQS"
@@ -157,7 +167,7 @@ def test_brake_is_off_in_dev_and_wired_to_the_reputation_alarms_in_prod(dev, pro
     brake = prod.one(FUNCTION, "brake")
     assert brake.inputs["handler"] == "handlers.sending_brake.handler"
     env = brake.inputs["environment"]["variables"]
-    mapping = prod.one("aws:lambda/eventSourceMapping:EventSourceMapping")
+    mapping = prod.one("aws:lambda/eventSourceMapping:EventSourceMapping", "sender-trigger")
     assert env["SENDER_EVENT_SOURCE_MAPPING_UUID"] == mapping.outputs["uuid"]
     assert env["CONFIGURATION_SET"] == "sesmailengine-prod"
     specs = alarms(prod)

@@ -41,7 +41,11 @@ def test_maximum_concurrency_outside_what_aws_allows_is_refused(run_stack, value
         ("batchSize", "ten", "valid integer"),
         ("adminEmail", "not-an-address", "not a valid email address"),
         ("allowedSourceAccounts", '["12345"]', "account ids are 12 digits; not 12345"),
-        ("allowedSourceAccounts", "111122223333", "Input should be a valid list"),
+        ("allowedSourceAccounts", "111122223333", "a list of account ids, or a map of"),
+        ("allowedSourceAccounts", '{"12345": ["a.b"]}', "account ids are 12 digits; not 12345"),
+        ("allowedSourceAccounts", '{"111122223333": []}', "111122223333 may use no source"),
+        ("allowedSourceAccounts", '{"111122223333": ["a b"]}', "'a b' is not an event source"),
+        ("archiveRetentionDays", "-1", "greater than or equal to 0"),
         ("statusEventSource", "aws.ses", "do not start with 'aws.'"),
         ("eventBusName", "has spaces", "letters, digits"),
     ],
@@ -180,3 +184,38 @@ def test_the_ambiguous_send_policy_is_resend_or_hold():
         SettingsError, match=r"sesmailengine:ambiguousSendPolicy.*'resend' or 'hold'"
     ):
         settings_with(ambiguousSendPolicy="maybe")
+
+
+def test_listed_source_accounts_may_use_every_allowed_source():
+    settings = EngineSettings.from_config(
+        {
+            "defaultSenderEmail": "noreply@example.com",
+            "allowedSources": '["com.example.shop", "com.example.crm"]',
+            "allowedSourceAccounts": '["111122223333"]',
+        }
+    )
+    assert settings.source_accounts == {"111122223333": ("com.example.shop", "com.example.crm")}
+
+
+def test_mapped_source_accounts_may_use_only_their_own_sources():
+    settings = EngineSettings.from_config(
+        {
+            "defaultSenderEmail": "noreply@example.com",
+            "allowedSources": '["com.example.shop", "com.example.crm"]',
+            "allowedSourceAccounts": '{"111122223333": ["com.example.shop"]}',
+        }
+    )
+    assert settings.source_accounts == {"111122223333": ("com.example.shop",)}
+
+
+def test_an_account_source_that_the_rule_would_not_route_is_refused():
+    with pytest.raises(SettingsError) as raised:
+        EngineSettings.from_config(
+            {
+                "defaultSenderEmail": "noreply@example.com",
+                "allowedSources": '["com.example.shop"]',
+                "allowedSourceAccounts": '{"111122223333": ["com.example.crm"]}',
+            }
+        )
+    assert "allowedSourceAccounts gives 111122223333 'com.example.crm'" in str(raised.value)
+    assert "allowedSources does not list" in str(raised.value)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sesmailengine.storage import TRACKING_INDEXES
-from sesmailengine.testing import ResourceGraph
+from sesmailengine.testing import ACCOUNT_ID, ResourceGraph
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -53,7 +53,7 @@ def test_a_config_change_reaches_the_graph(run_stack):
     # GIVEN the dev stack with a different batch size WHEN it runs
     graph = run_stack("dev", batchSize="3", maximumConcurrency="7")
     # THEN the event source mapping carries the new values: the assertions see real inputs.
-    mapping = graph.one(MAPPING)
+    mapping = graph.one(MAPPING, "sender-trigger")
     assert mapping.inputs["batchSize"] == 3
     assert mapping.inputs["scalingConfig"] == {"maximumConcurrency": 7}
 
@@ -84,6 +84,8 @@ def test_components_are_the_documented_subsystems(dev):
         "sesmailengine:index:Feedback",
         "sesmailengine:index:Monitoring",
         "sesmailengine:index:Unsubscribe",
+        "sesmailengine:index:StatusEvents",
+        "sesmailengine:index:StuckEmailSweep",
         "sesmailengine:index:LambdaFunction",
     }
 
@@ -191,10 +193,15 @@ def test_bus_name_comes_from_config_or_the_stack(dev, run_stack):
 
 
 def test_rule_matches_email_requests_from_any_source_in_dev_and_listed_sources_in_prod(dev, prod):
-    assert dev.one(RULE).json_input("eventPattern") == {"detail-type": ["Email Request"]}
-    assert prod.one(RULE).json_input("eventPattern") == {
+    own = ACCOUNT_ID
+    assert dev.one(RULE, "email-request").json_input("eventPattern") == {
+        "detail-type": ["Email Request"],
+        "account": [own],
+    }
+    assert prod.one(RULE, "email-request").json_input("eventPattern") == {
         "detail-type": ["Email Request"],
         "source": ["com.example.accounts", "com.example.orders"],
+        "account": [own, "111122223333"],
     }
 
 
@@ -211,9 +218,7 @@ def test_email_queue_buffers_two_weeks_long_polls_encrypts_and_outlasts_the_send
     assert queue["visibilityTimeoutSeconds"] >= 6 * timeout
 
 
-def test_email_queue_moves_a_message_to_its_dlq_after_three_receives(dev):
-    redrive = dev.one(QUEUE, "email-queue").json_input("redrivePolicy")
-    assert redrive == {"deadLetterTargetArn": arn(dev, QUEUE, "email-dlq"), "maxReceiveCount": 3}
+def test_only_the_email_queue_may_redrive_to_its_dlq(dev):
     allow = dev.one("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
     assert allow.inputs["queueUrl"] == dev.one(QUEUE, "email-dlq").outputs["url"]
     assert json.loads(allow.inputs["redriveAllowPolicy"]) == {
@@ -225,12 +230,12 @@ def test_email_queue_moves_a_message_to_its_dlq_after_three_receives(dev):
 
 
 def test_rule_target_is_the_queue_with_its_own_dlq_and_retry_policy(dev, run_stack):
-    target = dev.one(TARGET).inputs
+    target = dev.one(TARGET, "email-request").inputs
     assert target["arn"] == arn(dev, QUEUE, "email-queue")
     assert target["deadLetterConfig"] == {"arn": arn(dev, QUEUE, "rule-dlq")}
     assert target["retryPolicy"] == {"maximumRetryAttempts": 185, "maximumEventAgeInSeconds": 86400}
     tuned = run_stack("dev", ruleRetryAttempts="10", ruleMaxEventAgeSeconds="3600")
-    assert tuned.one(TARGET).inputs["retryPolicy"] == {
+    assert tuned.one(TARGET, "email-request").inputs["retryPolicy"] == {
         "maximumRetryAttempts": 10,
         "maximumEventAgeInSeconds": 3600,
     }
@@ -256,11 +261,20 @@ def test_only_the_email_request_rule_may_send_to_the_queues(dev, queue):
 def test_cross_account_producers_exist_only_when_configured(dev, prod):
     assert dev.of_type(BUS_POLICY) == []
     (statement,) = prod.one(BUS_POLICY).json_input("policy")["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Principal"] == {"AWS": ["111122223333"]}
-    assert statement["Action"] == "events:PutEvents"
-    assert statement["Resource"] == arn(prod, BUS, "bus")
-    assert statement["Condition"] == {"StringEquals": {"events:detail-type": "Email Request"}}
+    assert statement == {
+        "Sid": "AllowAccount111122223333ToRequestEmail",
+        "Effect": "Allow",
+        "Principal": {"AWS": "111122223333"},
+        "Action": "events:PutEvents",
+        "Resource": arn(prod, BUS, "bus"),
+        # The list form lets the account use every allowedSources value.
+        "Condition": {
+            "ForAllValues:StringEquals": {
+                "events:detail-type": "Email Request",
+                "events:source": ["com.example.accounts", "com.example.orders"],
+            }
+        },
+    }
 
 
 # --- Sending --------------------------------------------------------------------------------
@@ -308,14 +322,13 @@ def test_sender_environment_names_the_real_resources(dev):
     assert env["TRACKING_TABLE"] == dev.one(TABLE, "tracking").outputs["name"]
     assert env["SUPPRESSION_TABLE"] == dev.one(TABLE, "suppression").outputs["name"]
     assert env["TEMPLATE_BUCKET"] == dev.one(BUCKET).outputs["bucket"]
-    assert env["EVENT_BUS_NAME"] == "sesmailengine-dev"
     assert env["CONFIGURATION_SET"] == "sesmailengine-dev"
     assert env["DEFAULT_SENDER_EMAIL"] == "noreply@dev.example.com"
     assert env["DEFAULT_SENDER_NAME"] == "Example (dev)"
     assert env["TEMPLATE_CACHE_TTL_SECONDS"] == "300"
     assert env["TRACKING_TTL_DAYS"] == "14"
     assert env["MAX_SEND_RATE"] == "1"
-    assert env["STATUS_EVENT_SOURCE"] == "sesmailengine"
+    assert env["EVENT_BUS_NAME"] == dev.one(BUS).outputs["name"]  # for rejections only
     assert env["CLAIM_TIMEOUT_SECONDS"] == "1800"
     assert env["AMBIGUOUS_SEND_POLICY"] == "resend"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SESMailEngine"
@@ -333,7 +346,7 @@ def test_a_claim_outlives_the_queue_visibility_timeout_so_redeliveries_wait_for_
 @pytest.mark.parametrize(("stack", "concurrency"), [("dev", 2), ("prod", 10)])
 def test_sender_reads_the_queue_in_batches_with_partial_failures(stack, concurrency, request):
     graph: ResourceGraph = request.getfixturevalue(stack)
-    mapping = graph.one(MAPPING).inputs
+    mapping = graph.one(MAPPING, "sender-trigger").inputs
     assert mapping["eventSourceArn"] == arn(graph, QUEUE, "email-queue")
     assert mapping["functionName"] == arn(graph, FUNCTION, "sender")
     assert mapping["batchSize"] == 10
@@ -376,8 +389,7 @@ def test_sender_policy_grants_each_service_only_on_its_own_resources(dev):
         "StringLike": {"s3:prefix": "templates/*"}
     }
     assert policy["ConsumeEmailQueue"]["Resource"] == arn(dev, QUEUE, "email-queue")
-    assert policy["PublishStatusEvents"]["Resource"] == arn(dev, BUS, "bus")
-    assert policy["PublishStatusEvents"]["Action"] == "events:PutEvents"
+    assert "PublishStatusEvents" not in policy  # the status-events function puts them
     log_group = arn(dev, LOG_GROUP, "sender")
     assert policy["WriteOwnLogs"]["Resource"] == f"{log_group}:*"
 
@@ -404,6 +416,9 @@ def test_stack_exports_the_names_a_producer_and_an_operator_need(dev):
     assert dev.outputs == {
         "eventBusName": "sesmailengine-dev",
         "eventBusArn": arn(dev, BUS, "bus"),
+        "emailRequestRuleArn": arn(dev, RULE, "email-request"),
+        "emailRequestArchiveArn": arn(dev, "aws:cloudwatch/eventArchive:EventArchive", "archive"),
+        "unmatchedLogGroupName": "/aws/events/sesmailengine-dev-unmatched",
         "emailQueueUrl": dev.one(QUEUE, "email-queue").outputs["url"],
         "emailDeadLetterQueueUrl": dev.one(QUEUE, "email-dlq").outputs["url"],
         "ruleDeadLetterQueueUrl": dev.one(QUEUE, "rule-dlq").outputs["url"],
@@ -416,10 +431,11 @@ def test_stack_exports_the_names_a_producer_and_an_operator_need(dev):
         "feedbackTopicArn": arn(dev, "aws:sns/topic:Topic", "ses-events"),
         "feedbackFunctionName": dev.one(FUNCTION, "processor").outputs["name"],
         "feedbackDeadLetterQueueUrl": dev.one(QUEUE, "feedback-dlq").outputs["url"],
+        "statusEventsDeadLetterQueueUrl": dev.one(QUEUE, "status-events-dlq").outputs["url"],
         "alarmTopicArn": arn(dev, "aws:sns/topic:Topic", "alarms"),
         "dashboardName": "sesmailengine-monitoring-dev",
         "brakeFunctionName": None,
-        "senderEventSourceMappingUuid": dev.one(MAPPING).outputs["uuid"],
+        "senderEventSourceMappingUuid": dev.one(MAPPING, "sender-trigger").outputs["uuid"],
         "unsubscribeUrl": dev.one("aws:lambda/functionUrl:FunctionUrl").outputs["functionUrl"],
         "mailFromDomain": None,
     }

@@ -8,6 +8,7 @@ import json
 
 import sesmailengine.storage
 from local_support import StatusEvents, sample_data
+from sesmailengine.ingestion import MAX_RECEIVE_COUNT
 
 from sesmail.client import EmailClient
 from sesmail.local.demo import dead_letters, suppression_list
@@ -98,23 +99,26 @@ def test_every_sent_email_is_in_the_outbox_as_real_mime(local: LocalSession) -> 
     assert eml.with_suffix(".html").read_text() == html
 
 
-def test_a_poison_message_reaches_the_dlq_after_three_receives(local: LocalSession) -> None:
-    # GIVEN a message no sender can process, straight on EmailQueue
+def test_a_poison_message_reaches_the_dlq_at_once_with_its_reason(local: LocalSession) -> None:
+    # GIVEN a message no sender can ever process, straight on EmailQueue
     sqs = local.client("sqs")
     queue_url = local.outputs["emailQueueUrl"]
     sqs.send_message(QueueUrl=queue_url, MessageBody="this is not an EventBridge event")
-    # WHEN the runtime has retried it until the queue gives up
+    # WHEN the runtime runs
     assert local.runtime.run_until_idle(60)
-    # THEN it waits in the DLQ, after maxReceiveCount (3) receives from EmailQueue
+    # THEN it waits in the DLQ after one receive, saying why, and EmailQueue is empty
     messages = sqs.receive_message(
         QueueUrl=local.outputs["emailDeadLetterQueueUrl"],
-        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
         MaxNumberOfMessages=10,
         VisibilityTimeout=0,
     )["Messages"]
     [poison] = [m for m in messages if m["Body"] == "this is not an EventBridge event"]
-    # The count moves with the message; this receive is the fourth.
-    assert int(poison["Attributes"]["ApproximateReceiveCount"]) - 1 == 3
+    assert poison["MessageAttributes"]["reason"]["StringValue"]
+    remaining = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert remaining["ApproximateNumberOfMessages"] == "0"
 
 
 def client_email(to: str, email_id: str, data: dict):
@@ -141,7 +145,7 @@ def test_every_declared_table_queue_bus_and_topic_exists_with_its_settings(local
         QueueUrl=local.outputs["emailQueueUrl"], AttributeNames=["All"]
     )["Attributes"]
     assert queue["MessageRetentionPeriod"] == str(14 * 24 * 3600)
-    assert json.loads(queue["RedrivePolicy"])["maxReceiveCount"] == 3
+    assert json.loads(queue["RedrivePolicy"])["maxReceiveCount"] == MAX_RECEIVE_COUNT
     assert local.client("events").describe_event_bus(Name=local.outputs["eventBusName"])
     topics = {t["TopicArn"] for t in local.client("sns").list_topics()["Topics"]}
     assert local.outputs["feedbackTopicArn"] in topics
