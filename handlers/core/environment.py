@@ -120,6 +120,12 @@ class FunctionEnvironment(BaseModel):
             values["service_name"] = cls.SERVICE
         return values
 
+    @classmethod
+    def variable_name(cls, field: str) -> str:
+        """The environment variable a field is read from, for code outside the Lambda that
+        must name one (local mode), so the name stays spelled here only."""
+        return cls.model_fields[field].alias or field
+
     def variables(self) -> dict[str, str]:
         """The Lambda environment: variable name → text, unset optional values left out."""
         return {

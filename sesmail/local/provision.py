@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from sesmailengine.handlers.core.environment import SenderEnvironment
 from sesmailengine.testing import DeclaredResource, ResourceGraph
 
 SKIPPED_TYPES = {
@@ -392,7 +393,9 @@ class _Builder:
 
     def _verify_sender_domains(self) -> None:
         for function in self.deployment.functions.values():
-            sender = function.environment.get("DEFAULT_SENDER_EMAIL")
+            sender = function.environment.get(
+                SenderEnvironment.variable_name("default_sender_email")
+            )
             if sender:
                 self._verify(sender.rsplit("@", 1)[1])
 

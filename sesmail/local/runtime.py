@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sesmailengine.handlers.core.environment import SenderEnvironment
+
 from . import moto_extensions, ses_extensions
 from .outbox import Outbox
 from .provision import LocalDeployment, LocalFunction, QueueTrigger, StreamTrigger, TopicTrigger
@@ -72,7 +74,7 @@ record the sender failed comes back after EmailQueue's visibility timeout, 180 s
 3 s here: long enough to watch a retry happen, short enough for a demo. SQS counts whole
 seconds, so a scaled wait is at least 1 s (0 stays 0)."""
 
-SCALED_ENVIRONMENT = ("CLAIM_TIMEOUT_SECONDS",)
+SCALED_ENVIRONMENT = (SenderEnvironment.variable_name("claim_timeout_seconds"),)
 """Durations in a function's environment that are measured against the queue's visibility
 timeout: scaled with it, or a record retried after 3 s would find its own claim fresh for
 another 30 min."""
