@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .artifact import TEMPLATES_PACKAGE, LambdaArtifacts, deployable_artifacts, package_folder
+from .encryption import TopicKey, TopicKeyArgs
 from .feedback import Feedback, FeedbackArgs
 from .function import FunctionDefaults, LambdaCode
 from .ingestion import Ingestion, IngestionArgs
@@ -86,11 +87,20 @@ class EmailEngine(pulumi.ComponentResource):
         )
         unsubscribe = self._unsubscribe(settings, functions, state)
         sending = self._sending(settings, functions, state, storage, ingestion, unsubscribe)
-        feedback = self._feedback(settings, functions, state, sending)
+        topic_key = self._topic_key(settings, sending)
+        feedback = self._feedback(settings, functions, state, sending, topic_key)
         status_events = self._status_events(settings, functions, state, storage)
         sweep = self._stuck_email_sweep(settings, functions, state)
         monitoring = self._monitoring(
-            settings, functions, ingestion, unsubscribe, sending, feedback, status_events, sweep
+            settings,
+            functions,
+            ingestion,
+            unsubscribe,
+            sending,
+            feedback,
+            status_events,
+            sweep,
+            topic_key,
         )
 
         self.event_bus_name = ingestion.bus_name
@@ -255,12 +265,25 @@ class EmailEngine(pulumi.ComponentResource):
             opts=child_options(self),
         )
 
+    def _topic_key(self, settings: EngineSettings, sending: Sending) -> TopicKey | None:
+        if not settings.encrypt_topics:
+            return None
+        return TopicKey(
+            f"{self._name}-topics",
+            TopicKeyArgs(
+                alias_name=f"alias/{settings.event_bus_name or self._default_name}-topics",
+                configuration_set_arn=sending.configuration_set_arn,
+            ),
+            opts=child_options(self),
+        )
+
     def _feedback(
         self,
         settings: EngineSettings,
         functions: FunctionDefaults,
         state: SharedState,
         sending: Sending,
+        topic_key: TopicKey | None,
     ) -> Feedback:
         return Feedback(
             f"{self._name}-feedback",
@@ -272,6 +295,7 @@ class EmailEngine(pulumi.ComponentResource):
                 soft_bounce_threshold=settings.soft_bounce_threshold,
                 configuration_set_name=sending.configuration_set_name,
                 configuration_set_arn=sending.configuration_set_arn,
+                topic_key_arn=topic_key.key_arn if topic_key else None,
                 state=state,
             ),
             opts=child_options(self),
@@ -320,6 +344,7 @@ class EmailEngine(pulumi.ComponentResource):
         feedback: Feedback,
         status_events: StatusEvents,
         sweep: StuckEmailSweep,
+        topic_key: TopicKey | None,
     ) -> Monitoring:
         return Monitoring(
             f"{self._name}-monitoring",
@@ -332,6 +357,7 @@ class EmailEngine(pulumi.ComponentResource):
                     queue_age_seconds=settings.queue_age_alarm_seconds,
                 ),
                 admin_email=settings.admin_email,
+                topic_key_arn=topic_key.key_arn if topic_key else None,
                 sending_brake=settings.sending_brake,
                 configuration_set_name=sending.configuration_set_name,
                 configuration_set_arn=sending.configuration_set_arn,

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
 from .handlers.core.environment import FeedbackEnvironment
 from .naming import SharedState, child_options, component_type
-from .policies import policy_document
+from .policies import deny_insecure_transport, policy_document
 from .queues import allow_only_source_to_send, durable_queue
 
 FEEDBACK_HANDLER = "handlers.feedback_processor.handler"
@@ -49,6 +49,8 @@ class FeedbackArgs:
     """The configuration set whose events SES publishes to the topic."""
     configuration_set_arn: pulumi.Input[str]
     """Its ARN: the only source SES may publish to the topic for."""
+    topic_key_arn: pulumi.Input[str] | None
+    """The KMS key that encrypts the topic (`TopicKey`); None leaves it unencrypted."""
     state: SharedState
     """The tables and the bus."""
 
@@ -68,7 +70,9 @@ class Feedback(pulumi.ComponentResource):
     ) -> None:
         super().__init__(component_type("Feedback"), name, {}, opts)
 
-        topic = aws.sns.Topic(f"{name}-ses-events", opts=child_options(self))
+        topic = aws.sns.Topic(
+            f"{name}-ses-events", kms_master_key_id=args.topic_key_arn, opts=child_options(self)
+        )
         topic_policy = aws.sns.TopicPolicy(
             f"{name}-ses-events-policy",
             arn=topic.arn,
@@ -174,7 +178,8 @@ def _only_ses_for_configuration_set(topic_arn: str, configuration_set_arn: str) 
                     "AWS:SourceArn": configuration_set_arn,
                 }
             },
-        }
+        },
+        deny_insecure_transport("sns", [topic_arn]),
     )
 
 

@@ -28,6 +28,7 @@ from .handlers.core.metrics import (
     TRACKING_WRITE_FAILURES,
 )
 from .naming import child_options, component_type, invoke_options
+from .policies import deny_insecure_transport, policy_document
 
 BRAKE_HANDLER = "handlers.sending_brake.handler"
 BRAKE_MEMORY_MB = 128
@@ -67,6 +68,8 @@ class MonitoringArgs:
     """When each alarm fires (the reputation ones are drawn on the dashboard too)."""
     admin_email: str | None
     """Subscribed to the alarm topic; None subscribes no one."""
+    topic_key_arn: pulumi.Input[str] | None
+    """The KMS key that encrypts the alarm topic (`TopicKey`); None leaves it unencrypted."""
     sending_brake: bool
     """Pause sending (configuration set and sender trigger) when a reputation alarm fires."""
     configuration_set_name: pulumi.Input[str]
@@ -114,7 +117,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__(component_type("Monitoring"), name, {}, opts)
         self._name = name
 
-        topic = aws.sns.Topic(f"{name}-alarms", opts=child_options(self))
+        topic = self._topic(args)
         if args.admin_email:
             aws.sns.TopicSubscription(
                 f"{name}-alarms-admin",
@@ -138,6 +141,19 @@ class Monitoring(pulumi.ComponentResource):
                 "brake_function_name": self.brake_function_name,
             }
         )
+
+    def _topic(self, args: MonitoringArgs) -> aws.sns.Topic:
+        """The alarm topic, which only this account's alarms may publish to, over TLS."""
+        topic = aws.sns.Topic(
+            f"{self._name}-alarms", kms_master_key_id=args.topic_key_arn, opts=child_options(self)
+        )
+        aws.sns.TopicPolicy(
+            f"{self._name}-alarms-policy",
+            arn=topic.arn,
+            policy=topic.arn.apply(_only_this_accounts_alarms),
+            opts=child_options(self),
+        )
+        return topic
 
     def _alarms(
         self, args: MonitoringArgs, topic: aws.sns.Topic, brake: LambdaFunction | None
@@ -238,6 +254,22 @@ class Monitoring(pulumi.ComponentResource):
             ),
             opts=child_options(self),
         )
+
+
+def _only_this_accounts_alarms(topic_arn: str) -> str:
+    account = topic_arn.split(":")[4]
+    return policy_document(
+        {
+            "Sid": "AllowAlarmNotifications",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            # Confused-deputy guard: only CloudWatch acting for alarms of our account.
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        },
+        deny_insecure_transport("sns", [topic_arn]),
+    )
 
 
 def _alarms(args: MonitoringArgs) -> list[_Alarm]:

@@ -255,6 +255,11 @@ class EngineSettings(BaseModel):
         description="When the bounce- or complaint-rate alarm fires, pause sending (the "
         "configuration set and the sender's queue trigger) until released.",
     )
+    encrypt_topics: bool = Field(
+        True,
+        description="Encrypt the SES-events and alarm topics with a customer-managed KMS key "
+        "(about $1 a month); false leaves them unencrypted.",
+    )
 
     # --- Brand (shared layouts) -------------------------------------------------------------
     brand_name: str | None = Field(
