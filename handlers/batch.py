@@ -42,9 +42,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from .aws import clients
+from .aws.events import EventPublisher
 from .aws.parameters import SigningKey
 from .aws.queue import RecordQueue
-from .aws.rejections import RejectionPublisher
 from .aws.ses import SesSender
 from .aws.suppression import SuppressionList
 from .aws.templates import TemplateStore
@@ -54,7 +54,7 @@ from .core.brand import engine_variables
 from .core.compose import OutgoingEmail, compose
 from .core.environment import SenderEnvironment
 from .core.errors import NotFound, Rejected, TemplateInvalid, Throttled, TransientError
-from .core.events import RequestRejectedDetail
+from .core.events import EMAIL_REQUEST_REJECTED, RequestRejectedDetail
 from .core.fingerprint import RequestFingerprint
 from .core.metrics import EMAIL_ID_CONFLICTS, EMAILS_HELD, RECORDS_DEAD_LETTERED
 from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untrackable, parse_body
@@ -97,7 +97,9 @@ class Adapters:
         self.ses = SesSender(settings.configuration_set)
         self.rate = TokenBucket(settings.max_send_rate)
         self.queue = RecordQueue(settings.email_dead_letter_queue_url)
-        self.rejections = RejectionPublisher(settings.event_bus_name, settings.status_event_source)
+        self.rejections = EventPublisher(
+            settings.event_bus_name, settings.status_event_source, EMAIL_REQUEST_REJECTED
+        )
         self.signing_key = (
             SigningKey(settings.unsubscribe.key_parameter) if settings.unsubscribe else None
         )
@@ -587,7 +589,7 @@ class BatchRun:
             for item in rejected
         ]
         try:
-            errors = self.adapters.rejections.publish(details)
+            errors = self.adapters.rejections.put([detail.model_dump() for detail in details])
         except Exception as error:
             errors = [str(error)] * len(details)
         for item, error in zip(rejected, errors, strict=True):

@@ -30,9 +30,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .aws import clients
 from .aws.attributes import python
-from .aws.events import MAX_ENTRIES, EntryRefused, StatusEventPublisher
+from .aws.events import MAX_ENTRIES, EventPublisher
 from .core.environment import StatusEventsEnvironment
-from .core.events import StatusChangedDetail
+from .core.events import STATUS_CHANGED, StatusChangedDetail
 from .core.metrics import STATUS_EVENT_FAILURES, STATUS_EVENTS_PUT
 from .core.status_changes import StreamEvent, StreamRecord, status_change
 
@@ -42,9 +42,9 @@ logger = Logger(service=StatusEventsEnvironment.powertools(os.environ).service_n
 
 
 @functools.cache
-def publisher_for(settings: StatusEventsEnvironment) -> StatusEventPublisher:
+def publisher_for(settings: StatusEventsEnvironment) -> EventPublisher:
     """The publisher lives as long as the container (and its client)."""
-    return StatusEventPublisher(settings.event_bus_name, settings.status_event_source)
+    return EventPublisher(settings.event_bus_name, settings.status_event_source, STATUS_CHANGED)
 
 
 def reset(session: Any = None) -> None:
@@ -79,18 +79,18 @@ def _change(record: StreamRecord) -> StatusChangedDetail | None:
 
 
 def _put_in_order(
-    publisher: StatusEventPublisher, changes: list[tuple[StreamRecord, StatusChangedDetail]]
+    publisher: EventPublisher, changes: list[tuple[StreamRecord, StatusChangedDetail]]
 ) -> tuple[int, StreamRecord | None]:
-    """Put the events in order until a call or an entry fails. Returns how many were put
-    before it, and the record of the first event that was not (None: all were)."""
+    """Put the events in order, one call at a time, until an entry is not put. Returns how
+    many were put before it, and the record of the first event that was not (None: all were).
+    Entries of the same call after it may be on the bus already: their retry repeats them
+    with the same eventId."""
     for start in range(0, len(changes), MAX_ENTRIES):
         chunk = changes[start : start + MAX_ENTRIES]
-        try:
-            publisher.put([detail for _, detail in chunk])
-        except EntryRefused as refused:
-            return start + refused.index, _failed(chunk[refused.index], refused.reason)
-        except Exception as error:
-            return start, _failed(chunk[0], f"{type(error).__name__}: {error}")
+        errors = publisher.put([detail.to_detail() for _, detail in chunk])
+        for index, error in enumerate(errors):
+            if error is not None:
+                return start + index, _failed(chunk[index], error)
     return len(changes), None
 
 
