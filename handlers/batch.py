@@ -49,6 +49,7 @@ from .aws.ses import SesSender
 from .aws.suppression import SuppressionList
 from .aws.templates import TemplateStore
 from .aws.tracking import TrackingTable
+from .core.addresses import redact_addresses
 from .core.backoff import retry_delay
 from .core.brand import engine_variables
 from .core.compose import OutgoingEmail, compose
@@ -640,7 +641,10 @@ class BatchRun:
 
     def _retry(self, item: Item, error: Exception | None) -> None:
         expected = isinstance(error, Throttled | TransientError)
-        reason = f"{type(error).__name__}: {error}" if error else "unknown error"
+        # An unexpected ClientError's text is AWS's message, which may name addresses.
+        reason = (
+            f"{type(error).__name__}: {redact_addresses(str(error))}" if error else "unknown error"
+        )
         item.reason = reason
         if expected:
             self._conclude(item, Outcome.RETRY, reason)

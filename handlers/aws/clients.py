@@ -9,10 +9,14 @@ Retries are deliberate: botocore's ``standard`` mode retries throttling and tran
 with jittered back-off, but only briefly (SES one retry, the others two). A longer wait belongs
 to SQS: the record goes back to the queue and comes back after the visibility timeout, without
 holding the rest of the batch or burning Lambda time.
+
+Importing this module keeps the SDK's loggers at WARNING (:data:`SDK_LOGGERS`), whatever level
+the function logs at: every entry point reaches AWS through here, so none can forget it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -24,6 +28,20 @@ _CONFIGS = {
     "sesv2": Config(retries={"mode": "standard", "max_attempts": 2}, **_TIMEOUTS),
 }
 _DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, **_TIMEOUTS)
+
+SDK_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3")
+"""At DEBUG these log every request and response body: the unsubscribe signing key read from
+SSM, the one-time codes in a SendEmail's content, recipients' addresses. Lambda sets the root
+logger to the function's log level, so a stack debugging at DEBUG would put them all in
+CloudWatch Logs; at WARNING they still report retries running out and connection trouble."""
+
+
+def _quiet_sdk_loggers() -> None:
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+_quiet_sdk_loggers()
 
 _lock = threading.Lock()
 _session: boto3.session.Session | None = None

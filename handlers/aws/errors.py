@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..core.addresses import redact_addresses
 from ..core.errors import Throttled, TransientError
 
 THROTTLING_CODES = frozenset(
@@ -43,7 +44,9 @@ def error_code(error: ClientError) -> str:
 
 
 def error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", ""))
+    """The error's message as the domain may keep it (``statusReason``, logs, events): AWS
+    messages can name addresses (SES lists the unverified identities), so they are redacted."""
+    return redact_addresses(str(error.response.get("Error", {}).get("Message", "")))
 
 
 def translate(error: Exception) -> Exception:

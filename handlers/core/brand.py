@@ -11,6 +11,11 @@ DEFAULT_PRIMARY_COLOR = "#2563eb"
 DEFAULT_BACKGROUND_COLOR = "#f4f5f7"
 DEFAULT_TEXT_COLOR = "#1f2933"
 
+ENGINE_VARIABLES = frozenset({"brand", "currentYear", "unsubscribeUrl"})
+"""Names only the engine sets in a render context: templates use them without declaring them,
+and ``templateData`` cannot supply them (a producer's ``unsubscribeUrl`` would otherwise put
+its own link in the footer of transactional mail, which the engine gives none)."""
+
 
 @dataclass(frozen=True)
 class Brand:

@@ -27,14 +27,13 @@ from jinja2.exceptions import TemplateNotFound
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .brand import ENGINE_VARIABLES
 from .errors import TemplateInvalid
-from .models import describe
+from .models import describe, matching
 from .statuses import Category
 
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-ENGINE_VARIABLES = frozenset({"brand", "currentYear", "unsubscribeUrl"})
-"""Names the engine puts in every render context; templates use them without declaring them."""
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOPIC = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 SHARED_FOLDER_PREFIX = "_"
 """Top-level folders under ``templates/`` whose name starts with this hold shared files, not
@@ -45,7 +44,9 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-VariableName = Annotated[str, Field(pattern=_VARIABLE_NAME.pattern)]
+VariableName = Annotated[
+    str, matching(_VARIABLE_NAME, "a letter or '_', then ASCII letters, digits or '_'")
+]
 
 
 class TemplateMetadata(BaseModel):
@@ -62,7 +63,9 @@ class TemplateMetadata(BaseModel):
     optionalVariables: list[VariableName] = Field(default_factory=list)
     version: str | int | float | None = None
     category: Category = Category.TRANSACTIONAL
-    topic: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None
+    topic: (
+        Annotated[str, matching(_TOPIC, "1 to 64 ASCII letters, digits, '.', '_' or '-'")] | None
+    ) = None
     """What an unsubscribe from this (marketing) template is recorded against; the template
     name when absent."""
     sampleData: dict[str, Any] | None = None

@@ -4,14 +4,16 @@ Sender resolution: the address is ``senderOverride.email``, then the template's
 ``senderEmail``, then ``DEFAULT_SENDER_EMAIL``; the display name, independently,
 ``senderOverride.name``, then the template's ``senderName``, then ``DEFAULT_SENDER_NAME``.
 Reply-To is the request's ``replyTo``, else the template's. The subject is the request's
-``subject`` (taken literally, never rendered), else the template's.
+``subject`` (taken literally, never rendered), else the template's. Subject and display name
+are checked after rendering, as data can put anything in them: no CR/LF, control characters or
+bidirectional overrides (:func:`.addresses.check_header_text`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .addresses import check_address, format_from, reject_header_breaks
+from .addresses import check_address, check_header_text, format_from
 from .models import MAX_SUBJECT_LENGTH, EmailRequest
 from .rendering import RenderedTemplate, RenderFailed
 from .tags import message_tags
@@ -56,7 +58,7 @@ def compose(
     if len(subject) > MAX_SUBJECT_LENGTH:
         raise RenderFailed(f"subject longer than {MAX_SUBJECT_LENGTH} characters")
     try:
-        reject_header_breaks(subject, "subject")
+        check_header_text(subject, "subject")
         from_header = format_from(check_address(sender_email, "sender address"), sender_name)
         reply_to = [check_address(address, "replyTo") for address in reply_to]
     except ValueError as error:

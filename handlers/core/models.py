@@ -4,6 +4,9 @@ An SQS record's body is an EventBridge event (``detail-type`` ``Email Request``)
 ``detail`` is an :class:`EmailRequest`. :func:`parse_body` turns a body into one of three
 results: a valid request, an invalid one that can still be tracked under an ``emailId``, or an
 untrackable body (not JSON, or no usable id) that must be retried into the DLQ.
+
+Patterns validate with ``fullmatch`` (never ``$``, which in Python's ``re`` also accepts a
+trailing newline: ``"order-1\n"`` would otherwise be a usable ``emailId``).
 """
 
 from __future__ import annotations
@@ -23,16 +26,16 @@ from pydantic import (
     field_validator,
 )
 
-from .addresses import check_address, reject_header_breaks
+from .addresses import check_address, check_header_text
 from .events import EMAIL_REQUEST
+from .nesting import MAX_NESTING_DEPTH, deeper_than, loads_bounded
 from .tags import MAX_CALLER_TAGS, RESERVED_TAGS, TAG_PATTERN
 
-EMAIL_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
-TEMPLATE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+EMAIL_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+TEMPLATE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 METADATA_MAX_BYTES = 4096
 MAX_REPLY_TO = 50
 MAX_SUBJECT_LENGTH = 998
-_EMAIL_ID = re.compile(EMAIL_ID_PATTERN)
 
 
 def _one_or_many(value: Any) -> Any:
@@ -43,8 +46,28 @@ def _none_is_empty(value: Any) -> Any:
     return {} if value is None else value
 
 
+def matching(pattern: re.Pattern[str], shape: str) -> AfterValidator:
+    """A validator accepting strings that ``pattern`` matches whole; ValueError names ``shape``."""
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"must be {shape}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _not_too_deep(value: Any) -> Any:
+    # Checked before anything walks the value recursively (the size check's json.dumps, the
+    # renderer, DynamoDB's serializer), which a deep enough value would crash.
+    if deeper_than(value, MAX_NESTING_DEPTH):
+        raise ValueError(f"nested deeper than {MAX_NESTING_DEPTH} levels")
+    return value
+
+
 Address = Annotated[str, AfterValidator(check_address)]
-HeaderText = Annotated[str, AfterValidator(lambda value: reject_header_breaks(value, "header"))]
+HeaderText = Annotated[str, AfterValidator(lambda value: check_header_text(value, "header"))]
+Nested = AfterValidator(_not_too_deep)
 
 
 class SenderOverride(BaseModel):
@@ -62,17 +85,24 @@ class EmailRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
     to: Address
-    template_name: str = Field(alias="templateName", pattern=TEMPLATE_NAME_PATTERN)
-    template_data: Annotated[dict[str, Any], BeforeValidator(_none_is_empty)] = Field(
+    template_name: Annotated[
+        str, matching(TEMPLATE_NAME_PATTERN, "1 to 64 ASCII letters, digits, '_' or '-'")
+    ] = Field(alias="templateName")
+    template_data: Annotated[dict[str, Any], BeforeValidator(_none_is_empty), Nested] = Field(
         default_factory=dict, alias="templateData"
     )
-    email_id: str | None = Field(default=None, alias="emailId", pattern=EMAIL_ID_PATTERN)
+    email_id: (
+        Annotated[
+            str, matching(EMAIL_ID_PATTERN, "1 to 128 ASCII letters, digits, '.', '_', ':' or '-'")
+        ]
+        | None
+    ) = Field(default=None, alias="emailId")
     subject: Annotated[HeaderText, Field(min_length=1, max_length=MAX_SUBJECT_LENGTH)] | None = None
     sender_override: SenderOverride | None = Field(default=None, alias="senderOverride")
     reply_to: Annotated[list[Address], BeforeValidator(_one_or_many)] = Field(
         default_factory=list, alias="replyTo", max_length=MAX_REPLY_TO
     )
-    metadata: dict[str, Any] | None = None
+    metadata: Annotated[dict[str, Any], Nested] | None = None
     tags: Annotated[dict[str, str], BeforeValidator(_none_is_empty)] = Field(default_factory=dict)
 
     @field_validator("metadata")
@@ -90,7 +120,7 @@ class EmailRequest(BaseModel):
         for name, tag_value in value.items():
             if name in RESERVED_TAGS:
                 raise ValueError(f"tag name {name!r} is reserved")
-            if not TAG_PATTERN.match(name) or not TAG_PATTERN.match(tag_value):
+            if not TAG_PATTERN.fullmatch(name) or not TAG_PATTERN.fullmatch(tag_value):
                 raise ValueError(
                     "tag names and values may contain only ASCII letters, digits, '_' and '-'"
                     " (1 to 256 characters)"
@@ -175,7 +205,7 @@ ParsedBody = ValidRequest | InvalidRequest | Untrackable
 def parse_body(body: str) -> ParsedBody:
     """Parse one SQS body. Never raises for bad input."""
     try:
-        event = json.loads(body)
+        event = loads_bounded(body)
     except (TypeError, ValueError):
         return Untrackable("body is not JSON")
     if not isinstance(event, dict):
@@ -214,7 +244,7 @@ def describe(error: ValidationError, limit: int = 900) -> str:
 
 
 def _usable_id(value: Any) -> str | None:
-    return value if isinstance(value, str) and _EMAIL_ID.match(value) else None
+    return value if isinstance(value, str) and EMAIL_ID_PATTERN.fullmatch(value) else None
 
 
 def _loose_string(value: Any, limit: int, lower: bool = False) -> str | None:

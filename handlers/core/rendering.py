@@ -4,10 +4,12 @@
 supply, except names listed in ``optionalVariables``, which render as empty and test false.
 A required variable missing from the data is reported by name before rendering.
 
-The engine adds its own variables to every context (:data:`.compiling.ENGINE_VARIABLES`):
+The engine adds its own variables to every context (:data:`.brand.ENGINE_VARIABLES`):
 ``brand`` (name, URL, logo, address and colours from stack config), ``currentYear`` and, for
-marketing templates, ``unsubscribeUrl``. They win over ``templateData`` of the same name.
-The HTML is then CSS-inlined (:mod:`.inlining`).
+marketing templates, ``unsubscribeUrl``. ``templateData`` of the same names is ignored, even
+where the engine sets none (no ``unsubscribeUrl`` in transactional mail).
+The HTML is then CSS-inlined (:mod:`.inlining`); a rendering larger than
+:data:`MAX_RENDERED_BYTES` fails the email.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Template, TemplateNotFound, Undefined
 from jinja2.exceptions import SecurityError, UndefinedError
 
+from .brand import ENGINE_VARIABLES
 from .errors import TemplateInvalid, Throttled, TransientError
 from .inlining import inline_css
 
@@ -28,6 +31,11 @@ if TYPE_CHECKING:
 
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
 _BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*){2,}")
+
+MAX_RENDERED_BYTES = 10 * 1024 * 1024
+"""HTML and text together, in UTF-8. SES refuses messages over 40 MB after MIME encoding
+(base64 grows a part by a third, and both parts are sent); a template loop over large data
+that gets near it is a bug to report, not a message to try."""
 
 
 class RenderFailed(Exception):
@@ -66,9 +74,10 @@ def render(
         raise RenderFailed(f"missing variable: {', '.join(missing)}")
     context: dict[str, Any] = {name: Undefined(name=name) for name in metadata.optionalVariables}
     context["unsubscribeUrl"] = Undefined(name="unsubscribeUrl")
-    context.update(data)
+    context.update((name, value) for name, value in data.items() if name not in ENGINE_VARIABLES)
     context.update(engine_variables or {})
     html = _render(template.html, context)
+    _refuse_oversize(html)  # before inlining spends time on it
     if template.text is not None:
         text = _squeeze_blank_lines(_render(template.text, context))
     else:
@@ -79,6 +88,7 @@ def render(
         inlined = inline_css(html)
     except Exception as error:
         raise RenderFailed(f"CSS inlining failed: {error}") from None
+    _refuse_oversize(inlined, text)
     return RenderedTemplate(
         subject=_render(template.subject, context).strip(),
         html=inlined,
@@ -113,6 +123,15 @@ def _render(template: Template, context: dict[str, Any]) -> str:
         # Whatever a template raises while rendering (a filter on the wrong type, a division
         # by zero) fails the same way on every attempt: it is the template's fault, not ours.
         raise RenderFailed(f"template error: {type(error).__name__}: {error}") from None
+
+
+def _refuse_oversize(*parts: str) -> None:
+    size = sum(len(part.encode()) for part in parts)
+    if size > MAX_RENDERED_BYTES:
+        raise RenderFailed(
+            f"rendered email too large: {size} bytes of HTML and text"
+            f" (at most {MAX_RENDERED_BYTES})"
+        )
 
 
 def _render_optional(template: Template | None, context: dict[str, Any]) -> str | None:

@@ -18,7 +18,8 @@ EMAIL_ID_TAG = "emailId"
 TEMPLATE_TAG = "templateName"
 RESERVED_TAGS = frozenset({EMAIL_ID_TAG, TEMPLATE_TAG})
 MAX_CALLER_TAGS = 48
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+TAG_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""A tag name or value, matched whole (``fullmatch``)."""
 
 _ESCAPES = {"_": "__", ".": "_d", ":": "_c"}
 _UNESCAPES = {"_": "_", "d": ".", "c": ":"}
