@@ -192,6 +192,10 @@ class EmailEngine(pulumi.ComponentResource):
                 brand_name=settings.brand_display_name,
                 key_parameter_name=f"/{self._default_name}/unsubscribe-signing-key",
                 suppression_table=state.suppression_table,
+                previous_key_parameter_name=(
+                    f"/{self._default_name}/unsubscribe-signing-key-previous"
+                ),
+                key_rotation=settings.unsubscribe_key_rotation,
             ),
             opts=child_options(self),
         )

@@ -293,6 +293,13 @@ class EngineSettings(BaseModel):
         le=3650,
         description="Days an unsubscribe link keeps working (US law asks for at least 30).",
     )
+    unsubscribe_key_rotation: int = Field(
+        1,
+        ge=1,
+        description="Generation of the unsubscribe signing key. Raising it by 1 makes a new "
+        "key sign while the old one keeps verifying the links it signed; by 2, no old link "
+        "verifies (a leaked key). Only ever raise it.",
+    )
     hosted_zone_id: str | None = Field(
         None,
         description="Route 53 hosted zone of sendingDomain: the Sending component then "

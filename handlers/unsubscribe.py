@@ -2,8 +2,11 @@
 
 Wired as ``handlers.unsubscribe.handler``. ``GET``/``HEAD`` with a valid token show a
 confirmation page and change nothing; ``POST`` with a valid token writes an ``unsubscribe``
-suppression (which blocks marketing templates only). Forged or altered tokens get 403,
-expired ones 410, missing or damaged ones 400, and nothing is written.
+suppression (which blocks marketing templates only). A token verifies with the key its id
+names: the current one, or the previous one for links signed before the last rotation. Forged
+or altered tokens, and tokens naming a key the stack no longer holds, get 403; expired ones 410;
+missing or damaged ones (anything but the canonical spelling the sender writes) 400; and
+nothing is written.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .aws.parameters import SigningKey
+from .aws.parameters import SigningKeys
 from .aws.unsubscribes import UnsubscribeWriter
 from .core.environment import UnsubscribeEnvironment
 from .core.metrics import UNSUBSCRIBES, UNSUBSCRIBES_REFUSED
@@ -28,7 +31,7 @@ from .core.unsubscribe_pages import (
     done_page,
     rejected_page,
 )
-from .core.unsubscribe_tokens import TokenRejected, verify
+from .core.unsubscribe_tokens import SignedToken, TokenRejected
 
 powertools = UnsubscribeEnvironment.powertools(os.environ)
 logger = Logger(service=powertools.service_name)
@@ -36,9 +39,11 @@ metrics = Metrics(namespace=powertools.metrics_namespace)
 
 
 @functools.cache
-def _adapters(table: str, parameter: str) -> tuple[SigningKey, UnsubscribeWriter]:
-    """Built once per container: the signing key's cache lives as long as the container."""
-    return SigningKey(parameter), UnsubscribeWriter(table)
+def _adapters(
+    table: str, key_parameter: str, previous_key_parameter: str | None
+) -> tuple[SigningKeys, UnsubscribeWriter]:
+    """Built once per container: the signing keys' cache lives as long as the container."""
+    return SigningKeys(key_parameter, previous_key_parameter), UnsubscribeWriter(table)
 
 
 def reset() -> None:
@@ -55,12 +60,15 @@ def handler(event: dict, context: object) -> dict:
     head_only = request.method == "HEAD"
     if request.method not in ("GET", "HEAD", "POST"):
         return METHOD_NOT_ALLOWED.response(brand)
-    signing_key, writer = _adapters(
-        environment.suppression_table, environment.unsubscribe_key_parameter
+    signing_keys, writer = _adapters(
+        environment.suppression_table,
+        environment.unsubscribe_key_parameter,
+        environment.unsubscribe_previous_key_parameter,
     )
     now = datetime.now(UTC)
     try:
-        wanted = verify(signing_key.get(), request.token, now)
+        token = SignedToken.parse(request.token)
+        wanted = token.verify(signing_keys.get(token.key_id), now)
     except TokenRejected as rejected:
         logger.info("unsubscribe refused", extra={"status": rejected.status, "why": str(rejected)})
         metrics.add_metric(name=UNSUBSCRIBES_REFUSED, unit=MetricUnit.Count, value=1)

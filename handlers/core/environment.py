@@ -353,6 +353,12 @@ class UnsubscribeEnvironment(FunctionEnvironment):
 
     suppression_table: SuppressionTable
     unsubscribe_key_parameter: UnsubscribeKeyParameter
+    unsubscribe_previous_key_parameter: str | None = Field(
+        None,
+        alias="UNSUBSCRIBE_PREVIOUS_KEY_PARAMETER",
+        description="SSM SecureString holding the key before the last rotation, which still "
+        "verifies the links it signed (`none` before the first rotation); unset: no previous key.",
+    )
     brand_name: BrandName = None
 
 

@@ -11,9 +11,18 @@ from sender_support import SUPPRESSION, Aws, FakeContext, email_request
 from sesmailengine.handlers.core import unsubscribe_tokens as tokens
 
 KEY_PARAMETER = "/sesmailengine-test/unsubscribe-signing-key"
+PREVIOUS_KEY_PARAMETER = "/sesmailengine-test/unsubscribe-signing-key-previous"
 KEY = "k" * 64
+NEW_KEY = "n" * 64
+# Issued by the release before key ids (`<payload>.<signature>`, signed with KEY): such links
+# are in inboxes and must keep working. Unsubscribes ada@example.org from product-news, 2096.
+LEGACY_TOKEN = (
+    "eyJhIjoiYWRhQGV4YW1wbGUub3JnIiwidCI6InByb2R1Y3QtbmV3cyIsIngiOjQwMDAwMDAwMDB9"
+    ".9pqMgy5veHHeveHpWVK8G-BURD6G4xdvdHzbOt4shpQ"
+)
 ENDPOINT = "https://abc123.lambda-url.us-east-1.on.aws/"
 MAILBOX = "unsubscribe@example.com"
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 @pytest.fixture
@@ -23,12 +32,45 @@ def unsubscribe_env(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
     monkeypatch.setenv("UNSUBSCRIBE_URL", ENDPOINT)
     monkeypatch.setenv("UNSUBSCRIBE_KEY_PARAMETER", KEY_PARAMETER)
     monkeypatch.setenv("UNSUBSCRIBE_MAILTO", MAILBOX)
-    aws.client("ssm").put_parameter(Name=KEY_PARAMETER, Value=KEY, Type="SecureString")
+    monkeypatch.setenv("UNSUBSCRIBE_PREVIOUS_KEY_PARAMETER", PREVIOUS_KEY_PARAMETER)
+    put_keys(aws, current=KEY, previous=tokens.NO_PREVIOUS_KEY)
     aws.put_template(name="news", category="marketing", topic="product-news")
     aws.put_template(name="receipt")
     unsubscribe.reset()
     yield aws
     unsubscribe.reset()
+
+
+def put_keys(aws: Aws, current: str, previous: str) -> None:
+    """What `pulumi up` writes: the current key, and the previous one (or the placeholder)."""
+    ssm = aws.client("ssm")
+    for name, value in ((PREVIOUS_KEY_PARAMETER, previous), (KEY_PARAMETER, current)):
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def rotate(aws: Aws, new_key: str = NEW_KEY) -> None:
+    """One rotation: the current key becomes the previous one, and ``new_key`` signs."""
+    ssm = aws.client("ssm")
+    current = ssm.get_parameter(Name=KEY_PARAMETER, WithDecryption=True)["Parameter"]["Value"]
+    put_keys(aws, current=new_key, previous=current)
+
+
+def new_container() -> None:
+    from sesmailengine.handlers import unsubscribe
+
+    unsubscribe.reset()
+
+
+def ssm_reads() -> list[str]:
+    """The names of the parameters the functions read from now on."""
+    from sesmailengine.handlers.aws import clients
+
+    names: list[str] = []
+    clients.client("ssm").meta.events.register(
+        "provide-client-params.ssm.GetParameter",
+        lambda params, **_: names.append(params["Name"]),
+    )
+    return names
 
 
 def headers_of(request: dict) -> dict[str, str]:
@@ -62,8 +104,22 @@ def suppression(aws: Aws, address: str) -> dict | None:
     return {k: v["S"] for k, v in found.items()} if found else None
 
 
-def fresh_token(address: str = "ada@example.org", topic: str = "product-news", days: int = 30):
-    return tokens.sign(KEY.encode(), address, topic, datetime.now(UTC) + timedelta(days=days))
+def fresh_token(
+    address: str = "ada@example.org",
+    topic: str = "product-news",
+    days: int = 30,
+    key: str = KEY,
+) -> str:
+    return tokens.sign(key.encode(), address, topic, datetime.now(UTC) + timedelta(days=days))
+
+
+def unsubscribed(aws: Aws, response: dict) -> bool:
+    """Whether the endpoint answered 200 and ada@example.org is now suppressed."""
+    return response["statusCode"] == 200 and suppression(aws, "ada@example.org") is not None
+
+
+def nothing_written(aws: Aws) -> bool:
+    return aws.client("dynamodb").scan(TableName=SUPPRESSION)["Items"] == []
 
 
 # -- the sender -------------------------------------------------------------------------------
@@ -196,13 +252,23 @@ def test_the_confirmation_button_unsubscribes(unsubscribe_env: Aws):
             ),
             403,
         ),
+        # the key id stripped: a new token cannot pass for one issued before key ids
+        (lambda: fresh_token().split(".", 1)[1], 403),
         # expired yesterday
         (lambda: fresh_token(days=-1), 410),
         # not a token
         (lambda: "not-a-token", 400),
         (lambda: None, 400),
     ],
-    ids=["forged", "tampered-payload", "tampered-signature", "expired", "malformed", "missing"],
+    ids=[
+        "forged",
+        "tampered-payload",
+        "tampered-signature",
+        "key-id-stripped",
+        "expired",
+        "malformed",
+        "missing",
+    ],
 )
 def test_bad_tokens_get_a_clear_4xx_and_change_nothing(unsubscribe_env: Aws, make_token, status):
     for method in ("GET", "POST"):
@@ -229,11 +295,131 @@ def _tamper(token: str, address: str) -> str:
     import base64
     import json
 
-    payload, signature = token.split(".")
+    kid, payload, signature = token.split(".")
     fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     fields["a"] = address
     forged = base64.urlsafe_b64encode(json.dumps(fields).encode()).rstrip(b"=").decode()
-    return f"{forged}.{signature}"
+    return f"{kid}.{forged}.{signature}"
+
+
+# -- one spelling per token -------------------------------------------------------------------
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _with_trailing_bits(token: str) -> str:
+    """The signature's last character with the unused low bits set: a lenient decoder reads
+    the same 32 bytes from it."""
+    last = _ALPHABET.index(token[-1])
+    return token[:-1] + _ALPHABET[last | 0b11]
+
+
+# Each keeps the signature's 32 bytes for a lenient decoder (`urlsafe_b64decode` skips
+# characters outside the alphabet, accepts padding and ignores the unused low bits).
+@pytest.mark.parametrize(
+    "respell",
+    [
+        lambda token: token[:-10] + "!!" + token[-10:],
+        lambda token: token[:-10] + "\r\n" + token[-10:],
+        lambda token: token + "=",
+        lambda token: token + "\r\n",
+        _with_trailing_bits,
+    ],
+    ids=["stray-characters", "inner-newline", "padding", "trailing-newline", "trailing-bits"],
+)
+def test_another_spelling_of_a_valid_token_is_refused_and_changes_nothing(
+    unsubscribe_env: Aws, respell
+):
+    # GIVEN a valid token, respelled so that a lenient base64 decoder reads the same bytes
+    token = respell(fresh_token())
+    # WHEN it is used, with a confirmation GET and a one-click POST
+    answers = [call_endpoint(method, token, ONE_CLICK)["statusCode"] for method in ("GET", "POST")]
+    # THEN it is malformed (one token, one spelling), and nothing is written
+    assert answers == [400, 400]
+    assert nothing_written(unsubscribe_env)
+
+
+# -- key rotation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["new-container", "warm-container"])
+def test_a_link_signed_before_a_rotation_still_unsubscribes(unsubscribe_env: Aws, warm: bool):
+    # GIVEN a link signed with the key of the time, and an endpoint that may have cached it
+    token = fresh_token()
+    call_endpoint("GET", fresh_token())
+    # WHEN the key is rotated
+    rotate(unsubscribe_env)
+    if not warm:
+        new_container()
+    # THEN the link still works: the previous key verifies it
+    assert unsubscribed(unsubscribe_env, call_endpoint("POST", token, ONE_CLICK))
+
+
+def test_a_warm_endpoint_accepts_links_signed_with_the_new_key_at_once(unsubscribe_env: Aws):
+    # GIVEN an endpoint that cached the keys before a rotation
+    call_endpoint("GET", fresh_token())
+    rotate(unsubscribe_env)
+    # WHEN a link signed with the new key arrives, long before the cache expires
+    response = call_endpoint("POST", fresh_token(key=NEW_KEY), ONE_CLICK)
+    # THEN the endpoint re-reads its keys for the unknown key id, and unsubscribes
+    assert unsubscribed(unsubscribe_env, response)
+
+
+def test_after_a_rotation_an_expired_link_of_the_previous_key_is_refused(unsubscribe_env: Aws):
+    # GIVEN a link signed with the old key that has expired  WHEN the key is rotated
+    token = fresh_token(days=-1)
+    rotate(unsubscribe_env)
+    new_container()
+    # THEN the previous key still checks it, and it is refused as expired
+    assert call_endpoint("POST", token, ONE_CLICK)["statusCode"] == 410
+    assert nothing_written(unsubscribe_env)
+
+
+def test_a_link_signed_with_a_key_the_stack_no_longer_holds_is_refused(unsubscribe_env: Aws):
+    # GIVEN a link signed with the first key, and two rotations since
+    token = fresh_token()
+    rotate(unsubscribe_env, NEW_KEY)
+    rotate(unsubscribe_env, "t" * 64)
+    new_container()
+    # WHEN it is used  THEN neither key the stack holds verifies it, and nothing is written
+    for method in ("GET", "POST"):
+        assert call_endpoint(method, token, ONE_CLICK)["statusCode"] == 403
+    assert nothing_written(unsubscribe_env)
+
+
+def test_links_naming_unknown_keys_reread_the_keys_at_most_once_a_minute(unsubscribe_env: Aws):
+    # GIVEN a warm endpoint
+    call_endpoint("GET", fresh_token())
+    reads = ssm_reads()
+    # WHEN a flood of links signed with made-up keys arrives
+    answers = {
+        call_endpoint("POST", fresh_token(key=f"{n:02d}" * 32), ONE_CLICK)["statusCode"]
+        for n in range(5)
+    }
+    # THEN all are refused, and the keys were re-read once (current and previous), not per link
+    assert answers == {403}
+    assert sorted(reads) == sorted([KEY_PARAMETER, PREVIOUS_KEY_PARAMETER])
+    assert nothing_written(unsubscribe_env)
+
+
+@pytest.mark.parametrize("rotated", [False, True], ids=["same-key", "after-rotation"])
+def test_links_issued_before_key_ids_still_unsubscribe(unsubscribe_env: Aws, rotated: bool):
+    # GIVEN a link from the release before key ids, signed with the key then current
+    if rotated:
+        rotate(unsubscribe_env)
+    # WHEN it is used  THEN it unsubscribes, verified by whichever key signed it
+    assert unsubscribed(unsubscribe_env, call_endpoint("POST", LEGACY_TOKEN, ONE_CLICK))
+
+
+def test_after_a_rotation_the_sender_signs_with_the_new_key(unsubscribe_env: Aws, invoke):
+    # GIVEN a rotated key  WHEN marketing mail is sent
+    rotate(unsubscribe_env)
+    invoke(email_request(emailId="n-1", templateName="news"))
+    token = token_from(headers_of(unsubscribe_env.send_requests[0])["List-Unsubscribe"])
+    # THEN its link names and verifies with the new key only
+    assert tokens.verify(NEW_KEY.encode(), token, datetime.now(UTC)).topic == "product-news"
+    with pytest.raises(tokens.ForgedToken):
+        tokens.verify(KEY.encode(), token, datetime.now(UTC))
 
 
 # -- tokens (pure) ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 import pytest
+from sesmailengine.handlers.core.unsubscribe_tokens import NO_PREVIOUS_KEY
 from sesmailengine.testing import ResourceGraph
 
 FUNCTION = "aws:lambda/function:Function"
@@ -38,14 +39,69 @@ def env(graph: ResourceGraph, name: str) -> dict[str, str]:
 # --- Unsubscribe ----------------------------------------------------------------------------
 
 
+CURRENT_KEY = "unsubscribe-signing-key-parameter"
+PREVIOUS_KEY = "unsubscribe-signing-key-previous-parameter"
+
+
+def key_source(graph: ResourceGraph, parameter: str) -> str | None:
+    """The RandomPassword whose result a key parameter holds (None: it holds no key)."""
+    value = secret_value(graph.one(PARAMETER, parameter).inputs["value"])
+    found = [p.name for p in graph.of_type(PASSWORD) if p.outputs["result"] == value]
+    return found[0] if found else None
+
+
+def keepers(graph: ResourceGraph) -> dict[str, dict | None]:
+    """Each signing-key RandomPassword's keepers: what makes Pulumi generate it anew."""
+    return {p.name: p.inputs.get("keepers") for p in graph.of_type(PASSWORD)}
+
+
 def test_the_signing_key_is_generated_by_pulumi_and_stored_as_a_secure_string(dev):
     password = dev.one(PASSWORD, "unsubscribe-signing-key")
     assert password.inputs["length"] >= 32
     assert password.inputs["special"] is False
-    parameter = dev.one(PARAMETER, "unsubscribe-signing-key").inputs
+    parameter = dev.one(PARAMETER, CURRENT_KEY).inputs
     assert parameter["type"] == "SecureString"
     assert parameter["name"] == "/sesmailengine-dev/unsubscribe-signing-key"
     assert secret_value(parameter["value"]) == password.outputs["result"]
+
+
+def test_before_any_rotation_the_previous_key_parameter_holds_no_key(dev):
+    # GIVEN a stack that never rotated (unsubscribeKeyRotation 1, the default)
+    previous = dev.one(PARAMETER, PREVIOUS_KEY).inputs
+    # THEN the previous-key parameter exists, secret, with the placeholder the endpoint skips
+    assert previous["type"] == "SecureString"
+    assert previous["name"] == "/sesmailengine-dev/unsubscribe-signing-key-previous"
+    assert secret_value(previous["value"]) == NO_PREVIOUS_KEY
+    # AND the one key is the pre-rotation resource, without keepers: upgrading replaces nothing
+    assert keepers(dev) == {"sesmailengine-unsubscribe-signing-key": None}
+
+
+@pytest.mark.parametrize("rotation", [1, 2, 3, 4])
+def test_one_rotation_makes_a_new_key_current_and_keeps_the_old_one_as_previous(
+    run_stack, rotation
+):
+    # GIVEN a stack at some key generation
+    before = run_stack("dev", unsubscribeKeyRotation=str(rotation))
+    # WHEN the generation is raised by one
+    after = run_stack("dev", unsubscribeKeyRotation=str(rotation + 1))
+    # THEN the old current key becomes the previous one, its keepers unchanged (same value)
+    old = key_source(before, CURRENT_KEY)
+    assert key_source(after, PREVIOUS_KEY) == old
+    assert keepers(after)[old] == keepers(before)[old]
+    # AND the new current key comes from the other slot, whose keepers changed (a new value)
+    new = key_source(after, CURRENT_KEY)
+    assert new != old
+    assert keepers(after)[new] != keepers(before).get(new, "absent")
+
+
+def test_raising_the_rotation_by_two_regenerates_both_keys(run_stack):
+    # GIVEN a rotated stack  WHEN the generation is raised by two (a leaked key)
+    before = run_stack("dev", unsubscribeKeyRotation="2")
+    after = run_stack("dev", unsubscribeKeyRotation="4")
+    # THEN both keys get new keepers: no link signed before verifies any more
+    assert set(keepers(after)) == set(keepers(before))
+    for name, kept in keepers(after).items():
+        assert kept != keepers(before)[name], name
 
 
 def test_the_endpoint_is_a_public_function_url_guarded_by_the_token(dev):
@@ -81,14 +137,21 @@ def test_the_endpoint_may_only_add_suppressions_and_read_its_key(dev):
         "Action": "dynamodb:PutItem",
         "Resource": dev.one(TABLE, "suppression").outputs["arn"],
     }
-    parameter_arn = dev.one(PARAMETER, "unsubscribe").outputs["arn"]
+    parameter_arn = dev.one(PARAMETER, CURRENT_KEY).outputs["arn"]
     assert parameter_arn.endswith(":parameter/sesmailengine-dev/unsubscribe-signing-key")
-    assert statements["ReadSigningKey"]["Action"] == "ssm:GetParameter"
-    assert statements["ReadSigningKey"]["Resource"] == parameter_arn
-    assert set(statements) == {"WriteOwnLogs", "WriteUnsubscribeSuppressions", "ReadSigningKey"}
+    previous_arn = dev.one(PARAMETER, PREVIOUS_KEY).outputs["arn"]
+    assert previous_arn.endswith(":parameter/sesmailengine-dev/unsubscribe-signing-key-previous")
+    # Both keys verify: links signed before the last rotation keep working.
+    assert statements["ReadSigningKeys"]["Action"] == "ssm:GetParameter"
+    assert statements["ReadSigningKeys"]["Resource"] == [parameter_arn, previous_arn]
+    assert set(statements) == {"WriteOwnLogs", "WriteUnsubscribeSuppressions", "ReadSigningKeys"}
     variables = env(dev, "unsubscribe-endpoint")
     assert variables["SUPPRESSION_TABLE"] == dev.one(TABLE, "suppression").outputs["name"]
     assert variables["UNSUBSCRIBE_KEY_PARAMETER"] == "/sesmailengine-dev/unsubscribe-signing-key"
+    assert (
+        variables["UNSUBSCRIBE_PREVIOUS_KEY_PARAMETER"]
+        == "/sesmailengine-dev/unsubscribe-signing-key-previous"
+    )
 
 
 def test_the_sender_signs_links_for_the_endpoint_with_the_same_key(dev, run_stack):
@@ -98,10 +161,12 @@ def test_the_sender_signs_links_for_the_endpoint_with_the_same_key(dev, run_stac
     assert variables["UNSUBSCRIBE_KEY_PARAMETER"] == "/sesmailengine-dev/unsubscribe-signing-key"
     assert variables["UNSUBSCRIBE_TOKEN_DAYS"] == "365"
     assert "UNSUBSCRIBE_MAILTO" not in variables
+    # The sender signs with the current key only: it never reads the previous one.
     assert (
         policy(dev, "sender")["ReadUnsubscribeSigningKey"]["Resource"]
-        == (dev.one(PARAMETER).outputs["arn"])
+        == (dev.one(PARAMETER, CURRENT_KEY).outputs["arn"])
     )
+    assert "UNSUBSCRIBE_PREVIOUS_KEY_PARAMETER" not in variables
     tuned = run_stack(
         "dev", unsubscribeMailto="unsubscribe@dev.example.com", unsubscribeLinkDays="90"
     )
@@ -141,6 +206,7 @@ def test_brand_settings_reach_the_sender_with_defaults(dev, run_stack):
         ("brandLogoUrl", "http://acme.example/logo.png", "use an https:// URL"),
         ("brandUrl", 'https://x" onload="', "use an https:// URL"),
         ("unsubscribeLinkDays", "7", "greater than or equal to 30"),
+        ("unsubscribeKeyRotation", "0", "greater than or equal to 1"),
         ("unsubscribeMailto", "nope", "not a valid email address"),
         ("dmarcPolicy", "strict", "'none', 'quarantine' or 'reject'"),
         ("mailFromSubdomain", "a.b", "one DNS label"),
