@@ -197,11 +197,17 @@ def _processor_statements(args: FeedbackArgs) -> list[pulumi.Input[dict[str, obj
         {
             "Sid": "UpdateTracking",
             "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-            "Resource": [
-                args.state.tracking_table.arn,
-                pulumi.Output.concat(args.state.tracking_table.arn, "/index/*"),
-            ],
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "Resource": args.state.tracking_table.arn,
+        },
+        {
+            # An event without our emailId tag is matched by its SES message id.
+            "Sid": "FindEmailsBySesMessageId",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": pulumi.Output.concat(
+                args.state.tracking_table.arn, "/index/ses-message-id-index"
+            ),
         },
         {
             "Sid": "MaintainSuppressionList",

@@ -13,6 +13,12 @@ def policy_document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def only_events(detail_type: str, source: str) -> Statement:
+    """The condition of an `events:PutEvents` grant: events of this detail-type and source only,
+    so a function cannot forge another's events (nor an Email Request)."""
+    return {"StringEquals": {"events:detail-type": detail_type, "events:source": source}}
+
+
 def deny_insecure_transport(service: str, resources: Sequence[str]) -> Statement:
     """Refuse any request to these resources that does not use TLS."""
     return {

@@ -13,6 +13,7 @@ from .handlers.core.environment import SenderEnvironment
 from .handlers.core.events import EMAIL_REQUEST_REJECTED
 from .handlers.core.statuses import AmbiguousSendPolicy
 from .naming import Named, SharedState, child_options, component_type, invoke_options
+from .policies import only_events
 
 SENDER_HANDLER = "handlers.email_sender.handler"
 DNS_TTL_SECONDS = 1800
@@ -360,20 +361,18 @@ def _policy(
             "Resource": ses_resources,
         },
         {
+            # Claims and outcomes are conditional updates, alone or in TransactWriteItems
+            # (which IAM authorizes with the action of each item: UpdateItem).
             "Sid": "ClaimAndTrackEmails",
             "Effect": "Allow",
-            "Action": [
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:ConditionCheckItem",
-            ],
+            "Action": "dynamodb:UpdateItem",
             "Resource": args.state.tracking_table.arn,
         },
         {
+            # One BatchGetItem looks up every recipient of a batch.
             "Sid": "ReadSuppressionList",
             "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+            "Action": "dynamodb:BatchGetItem",
             "Resource": args.state.suppression_table.arn,
         },
         {
@@ -392,14 +391,17 @@ def _policy(
             "Condition": {"StringLike": {"s3:prefix": "templates/*"}},
         },
         {
+            # What Lambda's poller does with the function's role.
             "Sid": "ConsumeEmailQueue",
             "Effect": "Allow",
-            "Action": [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-            ],
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            "Resource": args.queue_arn,
+        },
+        {
+            # The sender backs off a retried record (ChangeMessageVisibilityBatch).
+            "Sid": "DelayRetriedRecords",
+            "Effect": "Allow",
+            "Action": "sqs:ChangeMessageVisibility",
             "Resource": args.queue_arn,
         },
         {
@@ -416,7 +418,7 @@ def _policy(
             "Effect": "Allow",
             "Action": "events:PutEvents",
             "Resource": args.state.bus.arn,
-            "Condition": {"StringEquals": {"events:detail-type": EMAIL_REQUEST_REJECTED}},
+            "Condition": only_events(EMAIL_REQUEST_REJECTED, args.event_source),
         },
     ]
     if args.unsubscribe is not None:

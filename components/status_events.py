@@ -10,7 +10,9 @@ import pulumi_aws as aws
 
 from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
 from .handlers.core.environment import StatusEventsEnvironment
+from .handlers.core.events import STATUS_CHANGED
 from .naming import Named, child_options, component_type
+from .policies import only_events
 from .queues import durable_queue
 
 STATUS_EVENTS_HANDLER = "handlers.status_events.handler"
@@ -117,6 +119,7 @@ def _statements(
             "Effect": "Allow",
             "Action": "events:PutEvents",
             "Resource": args.bus.arn,
+            "Condition": only_events(STATUS_CHANGED, args.status_event_source),
         },
         {
             # The on-failure destination is written with the function's role too.

@@ -102,10 +102,10 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
             "Statement"
         ]
     }
-    assert statements["UpdateTracking"]["Resource"] == [
-        tracking.outputs["arn"],
-        tracking.outputs["arn"] + "/index/*",
-    ]
+    assert statements["UpdateTracking"]["Resource"] == tracking.outputs["arn"]
+    assert statements["FindEmailsBySesMessageId"]["Resource"] == (
+        tracking.outputs["arn"] + "/index/ses-message-id-index"
+    )
     assert statements["MaintainSuppressionList"]["Resource"] == suppression.outputs["arn"]
     assert statements["MaintainSuppressionList"]["Action"] == "dynamodb:UpdateItem"
     assert statements["KeepFailedInvocations"] == {
@@ -117,6 +117,7 @@ def test_feedback_environment_and_least_privilege(dev, run_stack):
     assert set(statements) == {
         "WriteOwnLogs",
         "UpdateTracking",
+        "FindEmailsBySesMessageId",
         "MaintainSuppressionList",
         "KeepFailedInvocations",
     }

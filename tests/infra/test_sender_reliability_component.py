@@ -45,7 +45,12 @@ def test_the_sender_may_put_only_rejection_events_on_the_bus(dev):
         "Effect": "Allow",
         "Action": "events:PutEvents",
         "Resource": dev.one(BUS).outputs["arn"],
-        "Condition": {"StringEquals": {"events:detail-type": "Email Request Rejected"}},
+        "Condition": {
+            "StringEquals": {
+                "events:detail-type": "Email Request Rejected",
+                "events:source": "sesmailengine",
+            }
+        },
     }
     put_events = [s for s in statements.values() if "events:PutEvents" in str(s["Action"])]
     assert len(put_events) == 1

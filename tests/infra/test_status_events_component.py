@@ -68,6 +68,12 @@ def test_the_function_may_read_the_stream_put_on_the_bus_and_write_its_dlq_only(
         "dynamodb:ListStreams",
     ]
     assert statements["PublishStatusEvents"]["Action"] == "events:PutEvents"
+    assert statements["PublishStatusEvents"]["Condition"] == {
+        "StringEquals": {
+            "events:detail-type": "Email Status Changed",
+            "events:source": "sesmailengine",
+        }
+    }
     assert (
         statements["PublishStatusEvents"]["Resource"]
         == (dev.one("aws:cloudwatch/eventBus:EventBus", "bus").outputs["arn"])
