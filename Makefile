@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install lint test bench preview demo reliability
+.PHONY: install lint test bench preview demo reliability fuzz
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ bench: install
 	$(BIN)/python bench/bench_sender.py
 	$(BIN)/python bench/bench_artifact.py
 	$(BIN)/python bench/bench_local.py
+
+# Every parser fuzzed with Hypothesis's long profile (thousands of examples per property;
+# `make test` runs the same properties with the fast, deterministic `ci` profile).
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider
 
 # Fault scenarios on local mode, one line each; fails if any email is duplicated, lost,
 # dead-lettered, stuck or missing a status event (not part of `make test`: minutes).

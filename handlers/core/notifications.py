@@ -232,7 +232,8 @@ def parse_notification(message: SnsMessage) -> Feedback | Ignored:
     """Read one SNS message. Raises MalformedFeedback when it is not a readable SES event."""
     try:
         data = json.loads(message.Message)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
+        # RecursionError: nested deeper than the decoder recurses (SNS carries 256 KiB).
         raise MalformedFeedback("the SNS message is not JSON") from None
     if not isinstance(data, dict):
         raise MalformedFeedback("the SNS message is not a JSON object")
@@ -245,6 +246,9 @@ def parse_notification(message: SnsMessage) -> Feedback | Ignored:
         return _READERS[kind_name](notification, message)
     except ValidationError as error:
         raise MalformedFeedback(f"{event_type}: {describe(error)}") from None
+    except OverflowError:
+        # A timestamp pydantic accepts may not fit in UTC (year 1 at +01:00).
+        raise MalformedFeedback(f"{event_type}: a timestamp is out of range") from None
 
 
 def _common(notification: SesNotification, message: SnsMessage) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,32 +32,41 @@ CONFIGURATION_SET = "sesmailengine"
 SENDER = "noreply@example.com"
 
 
+SENDER_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "TRACKING_TABLE": TRACKING,
+    "SUPPRESSION_TABLE": SUPPRESSION,
+    "TEMPLATE_BUCKET": BUCKET,
+    "DEFAULT_SENDER_EMAIL": SENDER,
+    "CONFIGURATION_SET": CONFIGURATION_SET,
+    "EVENT_BUS_NAME": BUS,
+    "POWERTOOLS_SERVICE_NAME": "email-sender",
+    "POWERTOOLS_METRICS_NAMESPACE": "SESMailEngine",
+}
+"""The sender's environment in every handler test (``UNSET_ENVIRONMENT`` is removed)."""
+UNSET_ENVIRONMENT = (
+    "AWS_PROFILE",
+    "DEFAULT_SENDER_NAME",
+    "MAX_SEND_RATE",
+    "TEMPLATE_CACHE_TTL_SECONDS",
+)
+
+
+def set_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in SENDER_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    for name in UNSET_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "TRACKING_TABLE": TRACKING,
-        "SUPPRESSION_TABLE": SUPPRESSION,
-        "TEMPLATE_BUCKET": BUCKET,
-        "DEFAULT_SENDER_EMAIL": SENDER,
-        "CONFIGURATION_SET": CONFIGURATION_SET,
-        "EVENT_BUS_NAME": BUS,
-        "POWERTOOLS_SERVICE_NAME": "email-sender",
-        "POWERTOOLS_METRICS_NAMESPACE": "SESMailEngine",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in (
-        "AWS_PROFILE",
-        "DEFAULT_SENDER_NAME",
-        "MAX_SEND_RATE",
-        "TEMPLATE_CACHE_TTL_SECONDS",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    set_environment(monkeypatch)
 
 
 def create_tables(dynamodb: Any) -> None:
@@ -274,6 +284,14 @@ def _attribute(value: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
+    with moto_account() as state:
+        yield state
+
+
+@contextmanager
+def moto_account() -> Iterator[Aws]:
+    """The moto account of :class:`Aws`, with the handler's clients observed; the ``aws``
+    fixture per test, or once per module for tests that run many examples on it."""
     from sesmailengine.handlers import batch
     from sesmailengine.handlers.aws import clients
 
