@@ -172,6 +172,8 @@ def compile_template(
         raise TemplateInvalid(f"metadata.json: {describe(error)}") from None
     except ValueError as error:
         raise TemplateInvalid(f"metadata.json is not JSON: {error}") from None
+    except RecursionError:
+        raise TemplateInvalid("metadata.json is nested too deeply to read") from None
     reserved = ENGINE_VARIABLES.intersection(
         [*metadata.requiredVariables, *metadata.optionalVariables]
     )
@@ -205,3 +207,6 @@ def _compile(env: Environment, source: str, where: str) -> Template:
         line = getattr(error, "lineno", None)
         at = f" line {line}" if line else ""
         raise TemplateInvalid(f"{where}{at}: {error}") from None
+    except (RecursionError, SyntaxError):
+        # Nesting deeper than Jinja's parser or Python's compiler recurses through.
+        raise TemplateInvalid(f"{where}: expressions are nested too deeply") from None
