@@ -7,7 +7,9 @@ the first put to idle), the process's peak resident memory, and how many emails 
 status. Recipients follow the SES mailbox simulator: mostly deliveries, a few bounces and
 complaints, so the feedback processor's suppression paths run too.
 
-Everything runs in this process against moto; no request leaves the machine.
+Everything runs in this process against moto; no request leaves the machine, and local mode's
+own calls (handlers and runtime) reach moto without HTTP (`sesmail.local.in_process`).
+``bench/reliability.py`` sends to the same recipients.
 """
 
 from __future__ import annotations

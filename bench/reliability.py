@@ -55,14 +55,12 @@ sys.path.insert(0, str(ROOT))
 
 from sesmailengine.handlers import batch  # noqa: E402
 
+from bench.bench_local import DATA, TEMPLATE, recipient  # noqa: E402
 from sesmail.client import Email, EmailClient, PutEventsFailed  # noqa: E402
 from sesmail.local import faults, ses_extensions  # noqa: E402
 from sesmail.local.session import LocalSession, local_session  # noqa: E402
 
 SETTLE_TIMEOUT_SECONDS = 240
-SIMULATOR = "simulator.amazonses.com"
-TEMPLATE = "welcome"
-DATA = {"firstName": "Ada", "companyName": "Example"}
 FINAL = frozenset(
     {"sent", "delivered", "bounced", "complained", "soft_bounced", "failed", "suppressed"}
 )
@@ -155,15 +153,6 @@ SCENARIOS = [
 for calls the first let through): TransactWriteItems failing about 20 %."""
 
 
-def recipient(n: int) -> str:
-    """One in 50 bounces, one in 50 complains, the rest are delivered."""
-    if n % 50 == 1:
-        return f"bounce+{n}@{SIMULATOR}"
-    if n % 50 == 2:
-        return f"complaint+{n}@{SIMULATOR}"
-    return f"success+{n}@{SIMULATOR}"
-
-
 def run(scenario: Scenario) -> Result:
     result = Result(scenario.name)
     with tempfile.TemporaryDirectory() as workdir, ExitStack() as stack:
@@ -174,7 +163,9 @@ def run(scenario: Scenario) -> Result:
                 config_overrides={"maxSendRate": "0", **scenario.config},
             )
         )
-        batch.reset(faults.instrumented_session())  # the handlers' clients, faults installed
+        handlers_session = session.emulator.session()
+        faults.install(handlers_session.events)
+        batch.reset(handlers_session)  # the handlers' clients, faults installed
         capture = StatusEventCapture(session)
         changes = StatusChanges(session)
         delay = scenario.feedback_delay_seconds / session.runtime.time_scale

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import moto_extensions, ses_extensions
+from . import in_process, moto_extensions, ses_extensions
 
 # Local mode talks only to the emulator: these replace any real credentials in the process.
 FAKE_CREDENTIALS = {
@@ -22,7 +22,8 @@ REGION = "us-east-1"  # moto's default account lives here, as does the mock grap
 
 
 class Emulator:
-    """Starts moto's server, and points every boto3 client of this process at it."""
+    """Starts moto's server, and points every boto3 client of this process at it; the
+    clients it makes answer in this process, without the server (`session()`)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
@@ -33,7 +34,8 @@ class Emulator:
         self.endpoint = ""
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
-        self._session: Any = None
+        self._shared_session: Any = None
+        self._own_session: Any = None
 
     def start(self) -> str:
         # The server's request log would drown what local mode prints.
@@ -49,6 +51,7 @@ class Emulator:
         moto_extensions.forget_visibility_changes()
         with self._clients_lock:
             self._clients.clear()
+            self._shared_session = self._own_session = None
         return self.endpoint
 
     def stop(self) -> None:
@@ -63,22 +66,32 @@ class Emulator:
             "AWS_REGION": REGION,
         }
 
-    def client(self, service: str) -> Any:
-        """A new client of the emulator, the caller's own (its event hooks are its own)."""
+    def session(self) -> Any:
+        """A new boto3 session whose clients answer their calls to this emulator in this
+        process (:mod:`in_process`): what the handlers' clients come from. Its clients reach
+        the emulator without an endpoint of their own while `environment()` is in force."""
         import boto3
 
-        return boto3.client(service, **self._client_settings())
+        session = boto3.session.Session()
+        in_process.route(session.events, self.endpoint)
+        return session
+
+    def client(self, service: str) -> Any:
+        """A new client of the emulator, the caller's own (its event hooks are its own)."""
+        with self._clients_lock:  # boto3 sessions are not thread-safe; their clients are
+            self._own_session = self._own_session or self.session()
+            return self._own_session.client(service, **self._client_settings())
 
     def shared_client(self, service: str) -> Any:
         """One client per service for local mode's own calls: made once (loading a service
         model is the slow part of a call) and shared, as boto3 clients may be, by threads."""
-        import boto3
-
-        with self._clients_lock:  # boto3 sessions are not thread-safe; their clients are
+        with self._clients_lock:
             client = self._clients.get(service)
             if client is None:
-                session = self._session = self._session or boto3.session.Session()
-                client = self._clients[service] = session.client(service, **self._client_settings())
+                self._shared_session = self._shared_session or self.session()
+                client = self._clients[service] = self._shared_session.client(
+                    service, **self._client_settings()
+                )
             return client
 
     def _client_settings(self) -> dict[str, Any]:

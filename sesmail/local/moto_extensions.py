@@ -26,6 +26,25 @@ does, in ways a deployment never shows but a local run of thousands of emails do
   class. The answer depends only on the pass and the class: it is asked once per pair here.
 - Every request asked the file system which services moto has (`os.listdir` of its package
   and a `stat` per entry) to route it; the answer does not change while the process runs.
+- SQS counts (`ApproximateNumberOfMessagesNotVisible`, `...Delayed`) read the clock once per
+  message; moto's send asks for all the queue's attributes on every message. Here a count
+  reads the clock once.
+- EventBridge input transformers: moto builds a new JSONPath parser (a PLY grammar) for every
+  path of every event a rule delivers; a path's parse does not change: it is made once.
+- SNS signs every message with a new X.509 certificate (an RSA signature and a new PEM per
+  delivery). SNS signs with one certificate for a long time: here each subscription makes
+  its certificate once and signs every message with it.
+- DynamoDB update expressions are parsed once per expression text (DynamoDB's clients send a
+  handful of texts, over and over; moto only reads the tree), and the validator's private
+  copy of the tree is made by pickling instead of `copy.deepcopy`: the same tree, faster. Of the
+  validator's passes, three look only at the expression's text, its attribute names and the
+  table's keys (too many clauses, overlapping paths, a key updated): once they passed for
+  those, they are not run again.
+- DynamoDB `GetItem` and DynamoDB Streams `GetRecords` answers are already DynamoDB JSON;
+  moto's response serializer walks them against the service model, attribute by attribute
+  (most of the cost of reading a stream). Here they are written with `json.dumps`: the same
+  document (timestamps as epoch seconds, as the serializer writes them); an answer with a
+  binary attribute still goes through the serializer.
 - Which messages a handler changed the visibility of: a record the sender failed keeps the
   visibility the handler chose (`visibility_changed`), the runtime times only the others.
 
@@ -34,16 +53,33 @@ Install once per process, before the emulator answers (`install()` is idempotent
 
 from __future__ import annotations
 
+import base64
+import calendar
 import copy
 import functools
+import json
+import pickle
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.x509.oid import NameOID
+from jsonpath_ng.ext import parse as parse_json_path
 from moto import backends
-from moto.core.utils import unix_time, unix_time_millis
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.responses import ActionResult
+from moto.core.utils import (
+    iso_8601_datetime_with_milliseconds,
+    unix_time,
+    unix_time_millis,
+    utcnow,
+)
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -57,8 +93,14 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamRecord, Table
+from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.events.utils import EventTemplateParser
+from moto.moto_api._internal import mock_random
+from moto.sns.models import Subscription, sns_backends
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
 
@@ -81,6 +123,8 @@ def install() -> None:
             return
         DynamoDBBackend.transact_write_items = transact_write_items
         DynamoHandler.call_action = _serialised(DynamoHandler.call_action, _dynamodb_lock)
+        DynamoHandler.get_item = _answered_as_json(DynamoHandler.get_item)
+        DynamoDBStreamsHandler.get_records = _answered_as_json(DynamoDBStreamsHandler.get_records)
         for name in (
             "delete_message",
             "delete_message_batch",
@@ -96,7 +140,14 @@ def install() -> None:
         SQSBackend.is_message_valid_based_on_retention_period = _within_retention
         Queue.messages = property(_visible_messages)  # type: ignore[assignment]
         Queue.delete_message = _delete_message
+        Queue.approximate_number_of_messages_delayed = property(_delayed_count)  # type: ignore[assignment]
+        Queue.approximate_number_of_messages_not_visible = property(_not_visible_count)  # type: ignore[assignment]
         DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
+        UpdateExpressionParser.make = _parsed_once(UpdateExpressionParser.make)  # type: ignore[method-assign]
+        validators.deepcopy = _copy_tree  # type: ignore[attr-defined]
+        validators.UpdateExpressionValidator.validate = _validate_update  # type: ignore[method-assign]
+        EventTemplateParser.parse = staticmethod(_transform_input)  # type: ignore[method-assign]
+        Subscription.get_post_data = _signed_with_one_certificate  # type: ignore[method-assign]
         backends.list_of_moto_modules = lambda: MOTO_SERVICES
         _installed = True
 
@@ -179,6 +230,16 @@ def _visible_messages(self: Queue) -> list[Message]:
     return [m for m in self._messages if now > m.visible_at and now >= m.delayed_until]
 
 
+def _delayed_count(self: Queue) -> int:
+    now = unix_time_millis()
+    return sum(1 for m in self._messages if now < m.delayed_until)
+
+
+def _not_visible_count(self: Queue) -> int:
+    now = unix_time_millis()
+    return sum(1 for m in self._messages if not now > m.visible_at)
+
+
 def _delete_message(self: Queue, receipt_handle: str) -> None:
     if receipt_handle in self.deleted_messages:
         return  # deleting twice is not an error
@@ -224,6 +285,191 @@ def _traverse_node_recursively(self: DepthFirstTraverser, node: Any, child_id: i
         if parent_node:
             parent_node.children[child_id] = node
     return node
+
+
+def _parsed_once(make: Callable[[str], Node]) -> Callable[[str], Node]:
+    """`UpdateExpressionParser.make`, each expression text parsed once (or refused once: a
+    syntax error is raised again, not remembered). Every caller shares the tree: moto's only
+    read it, and its validator works on a copy of its own."""
+
+    @functools.lru_cache(maxsize=1024)
+    @functools.wraps(make)
+    def make_once(expression_str: str) -> Node:
+        tree = make(expression_str)
+        tree._sesmail_expression = expression_str  # type: ignore[attr-defined]
+        return tree
+
+    return make_once
+
+
+_SYNTAX_PASSES = (
+    validators.ActionCountValidator,
+    validators.OverlappingPathsValidator,
+    validators.UpdateHashRangeKeyValidator,
+)
+_syntax_passed: set[tuple[Any, ...]] = set()
+"""(expression text, attribute names, table keys) the syntax passes accepted."""
+
+
+def _validate_update(self: validators.UpdateExpressionValidator) -> Node:
+    """moto's `Validator.validate`, without the syntax passes an identical update (same
+    text, same attribute names, same table keys) already passed."""
+    text = getattr(self.node_to_validate, "_sesmail_expression", None)
+    names = self.expression_attribute_names or {}
+    key = (text, tuple(sorted(names.items())), tuple(self.table.table_key_attrs))
+    known = text is not None and key in _syntax_passed
+    node = self.node_to_validate
+    for processor in self.processors:
+        syntax = isinstance(processor, _SYNTAX_PASSES)
+        if not (known and syntax):
+            node = processor.traverse(node)
+        if text is not None and not syntax and not known:
+            known = True  # every syntax pass (they come first) accepted it
+            _syntax_passed.add(key)
+    return node
+
+
+def _copy_tree(tree: Any) -> Any:
+    """A deep copy of a syntax tree (or of anything picklable, else by `copy.deepcopy`)."""
+    try:
+        return pickle.loads(pickle.dumps(tree, pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(tree)
+
+
+# -- DynamoDB JSON answers ---------------------------------------------------------------------
+
+
+def _answered_as_json(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A response method whose result is DynamoDB JSON, answered as a JSON body."""
+
+    @functools.wraps(action)
+    def answer(self: Any) -> Any:
+        result = action(self)
+        if not isinstance(result, ActionResult):
+            return result
+        try:
+            body = json.dumps(result.result, default=_epoch_seconds, separators=(",", ":"))
+        except TypeError:
+            return result  # binary values: the serializer knows how to encode them
+        if '"B":' in body or '"BS":' in body:
+            return result
+        return body
+
+    return answer
+
+
+def _epoch_seconds(value: Any) -> float:
+    """A timestamp as moto's JSON serializer writes it (to the millisecond)."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    seconds = calendar.timegm(value.utctimetuple())
+    return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
+
+
+# -- EventBridge input transformers ------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_path(path: str) -> Any:
+    return parse_json_path(path)
+
+
+def _transform_input(
+    input_template: str, input_paths_map: dict[str, Any], event: dict[str, Any]
+) -> dict[str, Any]:
+    """moto's `EventTemplateParser.parse`, each JSONPath parsed once."""
+    template = input_template or EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    paths = input_paths_map or EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP
+    for name, path in paths.items():
+        matches = _json_path(path).find(event)
+        result = EventTemplateParser._stringify(matches[0].value) if matches else None
+        if result:
+            template = template.replace(f"<{name}>", result)
+    defaults = {
+        "aws.events.event.json": event,
+        "aws.events.event.ingestion-time": event["ingestion-time"],
+    }
+    for name, value in defaults.items():
+        template = template.replace(f"<{name}>", EventTemplateParser._stringify(value))
+    return json.loads(template)
+
+
+# -- SNS message signatures ---------------------------------------------------------------------
+
+_certificates_lock = threading.Lock()
+
+
+def _signed_with_one_certificate(
+    self: Subscription,
+    message: str,
+    message_id: str,
+    subject: str | None,
+    message_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """moto's `Subscription.get_post_data`: the same envelope and signature, with the
+    subscription's certificate made once."""
+    key = self.private_key()
+    key_name, pem = _certificate(self)
+    timestamp = iso_8601_datetime_with_milliseconds()
+    string_to_sign = (
+        f"Message\n{message}\nMessageId\n{message_id}\nTimestamp\n{timestamp}\n"
+        f"TopicArn\n{self.topic.arn}\nType\nNotification\n"
+    )
+    signature = key.sign(string_to_sign.encode("UTF-8"), padding.PKCS1v15(), hashes.SHA256())
+    # Where moto serves the PEM from (its backends may have been reset since it was made).
+    region = self.topic.sns_backend.region_name
+    sns_backends[DEFAULT_ACCOUNT_ID][region]._message_public_keys[key_name] = pem
+    post_data: dict[str, Any] = {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": self.topic.arn,
+        "Message": message,
+        "Timestamp": timestamp,
+        "SignatureVersion": "2",
+        "Signature": base64.b64encode(signature).decode("utf-8"),
+        "SigningCertURL": f"https://sns.{region}.amazonaws.com/{key_name}",
+        "UnsubscribeURL": (
+            "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
+            f"arn:aws:sns:us-east-1:{self.account_id}:{self.topic.name}"
+            ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
+        ),
+    }
+    if subject:
+        post_data["Subject"] = subject
+    if message_attributes:
+        post_data["MessageAttributes"] = message_attributes
+    return post_data
+
+
+def _certificate(subscription: Subscription) -> tuple[str, bytes]:
+    """(name, PEM) of the certificate the subscription signs with, as moto makes it."""
+    with _certificates_lock:
+        made = subscription.__dict__.get("_sesmail_certificate")
+        if made is None:
+            key = subscription.private_key()
+            issuer = [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amazon"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "Amazon RSA 2048 M01"),
+            ]
+            now = utcnow()
+            certificate = (
+                x509.CertificateBuilder()
+                .subject_name(
+                    x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+                )
+                .issuer_name(x509.Name(issuer))
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now)
+                .not_valid_after(now + timedelta(days=365))
+                .sign(key, hashes.SHA256())
+            )
+            name = f"SimpleNotificationService-{str(mock_random.uuid4()).replace('-', '')}.pem"
+            made = (name, certificate.public_bytes(serialization.Encoding.PEM))
+            subscription.__dict__["_sesmail_certificate"] = made
+        return made
 
 
 # -- DynamoDB TransactWriteItems --------------------------------------------------------------

@@ -71,7 +71,7 @@ def local_session(
     )
     state_dir.mkdir(parents=True, exist_ok=True)
     with running_emulator(port=port) as emulator:
-        _forget_handler_state()
+        _forget_handler_state(emulator)
         deployment = provision(graph, emulator.shared_client)
         outbox = Outbox(state_dir / "outbox")
         runtime = LocalRuntime(
@@ -97,7 +97,7 @@ def local_session(
             runtime.close()
 
 
-def _forget_handler_state() -> None:
+def _forget_handler_state(emulator: Emulator) -> None:
     """Handlers keep clients and caches for the life of a container; a new local session is a
-    new container (its emulator has a new endpoint)."""
-    batch.reset()
+    new container (its emulator has a new endpoint). Their clients answer in this process."""
+    batch.reset(emulator.session())

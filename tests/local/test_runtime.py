@@ -182,3 +182,62 @@ def test_the_claim_timeout_runs_on_the_same_local_clock_as_the_visibility_timeou
 
 def _all(event: dict) -> list[dict[str, str]]:
     return [{"itemIdentifier": record["messageId"]} for record in event["Records"]]
+
+
+# -- how local mode's own calls reach the emulator ---------------------------------------------
+
+
+def test_local_modes_clients_answer_in_process_without_the_server(session) -> None:
+    # GIVEN an emulator whose endpoint no server listens on
+    from botocore.exceptions import EndpointConnectionError
+
+    from sesmail.local.emulator import Emulator
+
+    offline = Emulator()
+    offline.endpoint = "http://127.0.0.1:9"
+    queue_url = session.outputs["emailQueueUrl"]
+    name = queue_url.rsplit("/", 1)[-1]
+    # WHEN its clients (and a plain boto3 client) call it
+    answered = offline.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    # THEN its clients reach moto's backends all the same; the plain client reaches nothing
+    assert answered.rsplit("/", 1)[-1] == name
+    from botocore.config import Config
+
+    no_retries = Config(retries={"max_attempts": 1, "mode": "standard"})
+    plain = boto3.client("sqs", **{**offline._client_settings(), "config": no_retries})
+    with pytest.raises(EndpointConnectionError):
+        plain.get_queue_url(QueueName=name)
+
+
+def test_the_server_still_answers_other_clients(session) -> None:
+    # GIVEN a client that goes through HTTP, as another process's would
+    plain = boto3.client(
+        "sqs",
+        endpoint_url=session.emulator.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    # WHEN it and local mode's own client ask the same question
+    # THEN they get the same answer
+    expected = session.client("sqs").list_queues()["QueueUrls"]
+    assert plain.list_queues()["QueueUrls"] == expected
+
+
+@pytest.mark.parametrize("per", ["call", "attempt"])
+def test_faults_still_strike_the_calls_answered_in_process(session, per) -> None:
+    # GIVEN a session whose clients answer in process, with faults installed
+    from botocore.exceptions import ClientError
+
+    from sesmail.local import faults
+
+    routed = session.emulator.session()
+    faults.install(routed.events)
+    sqs = routed.client("sqs", **session.emulator._client_settings())
+    # WHEN every ListQueues fails
+    fault = faults.inject("sqs", "ListQueues", "InternalError", rate=1, seed=1, per=per)
+    with fault as injected, pytest.raises(ClientError) as failed:
+        sqs.list_queues()
+    # THEN the call fails with the injected error
+    assert failed.value.response["Error"]["Code"] == "InternalError"
+    assert injected.injected >= 1
