@@ -28,8 +28,9 @@ _SHARED = {
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     # No explain phase: on a moto round trip per example it takes minutes.
     "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+    "print_blob": True,  # a failure prints the @reproduce_failure line that replays it
 }
-settings.register_profile("ci", max_examples=25, derandomize=True, print_blob=True, **_SHARED)
+settings.register_profile("ci", max_examples=25, derandomize=True, **_SHARED)
 settings.register_profile("fuzz", max_examples=3000, **_SHARED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
