@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install lint test bench preview demo reliability fuzz
+.PHONY: install lint test floors bench preview demo reliability fuzz
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The lowest version of every direct dependency pyproject.toml allows, in its own venv, against
+# the infrastructure and handler tests: proves the floors (CI runs it after `make test`).
+FLOORS ?= .venv-floors
+floors: install
+	rm -rf $(FLOORS)
+	$(BIN)/uv venv -q --python $(BIN)/python $(FLOORS)
+	VIRTUAL_ENV=$(FLOORS) $(BIN)/uv pip install -q --resolution lowest-direct -e ".[test]"
+	$(FLOORS)/bin/python -m pytest -q -n 2 tests/infra tests/handlers
 
 bench: install
 	$(BIN)/python bench/bench_sender.py

@@ -37,7 +37,7 @@ class Queues:
         messages = sqs.receive_message(
             QueueUrl=self.email_url,
             MaxNumberOfMessages=10,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            AttributeNames=["All"],
         )["Messages"]
         assert len(messages) == len(bodies)
         return {
