@@ -18,8 +18,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Spread over every core (pytest-xdist): each worker is its own process, with its own moto.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The lowest version of every direct dependency pyproject.toml allows, in its own venv, against
 # the infrastructure and handler tests: proves the floors (CI runs it after `make test`).
