@@ -8,7 +8,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from .naming import component_type
+from .naming import child_options, component_type
 from .policies import deny_insecure_transport, policy_document
 from .template_files import TEMPLATE_PREFIX, content_type, is_template_file
 
@@ -74,12 +74,9 @@ class Storage(pulumi.ComponentResource):
             }
         )
 
-    def _options(self, **kwargs: object) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
     def _data_options(self) -> pulumi.ResourceOptions:
         # Tables and bucket hold the only copy of the state; prod keeps them on destroy.
-        return self._options(retain_on_delete=self._args.protect_data)
+        return child_options(self, retain_on_delete=self._args.protect_data)
 
     def _template_bucket(self) -> aws.s3.Bucket:
         name = f"{self._name}-templates"
@@ -90,13 +87,13 @@ class Storage(pulumi.ComponentResource):
             f"{name}-versioning",
             bucket=bucket.id,
             versioning_configuration={"status": "Enabled"},
-            opts=self._options(),
+            opts=child_options(self),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket.id,
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=self._options(),
+            opts=child_options(self),
         )
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
@@ -105,13 +102,13 @@ class Storage(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=self._options(),
+            opts=child_options(self),
         )
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=self._options(),
+            opts=child_options(self),
         )
         aws.s3.BucketPolicy(
             f"{name}-policy",
@@ -120,7 +117,7 @@ class Storage(pulumi.ComponentResource):
                 lambda arn: policy_document(deny_insecure_transport("s3", [arn, f"{arn}/*"]))
             ),
             # S3 rejects a bucket policy while the public access block is being applied.
-            opts=self._options(depends_on=[public_access]),
+            opts=child_options(self, depends_on=[public_access]),
         )
         if self._args.starter_templates_dir is not None:
             self._upload_templates(bucket, self._args.starter_templates_dir)
@@ -138,7 +135,7 @@ class Storage(pulumi.ComponentResource):
                 key=key,
                 source=pulumi.FileAsset(str(path)),
                 content_type=content_type(path.name),
-                opts=self._options(),
+                opts=child_options(self),
             )
 
     def _table(
