@@ -40,6 +40,8 @@ _KEY_ID = re.compile(r"[0-9a-f]{8}", re.ASCII)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 NO_PREVIOUS_KEY = "none"
 """What the previous-key parameter holds before the first rotation: no previous key."""
+MAX_ADDRESS_LENGTH = 320
+"""The longest address SMTP allows (RFC 5321: 64 + 1 + 255)."""
 MAX_TOKEN_LENGTH = 1024
 MAX_HEADER_VALUE = 870
 
@@ -148,8 +150,11 @@ class SignedToken:
             found = Unsubscription(
                 address=str(fields["a"]), topic=str(fields["t"]), expires_at=int(fields["x"])
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError):
             raise MalformedToken("the unsubscribe token is damaged") from None
+        if not found.address or len(found.address) > MAX_ADDRESS_LENGTH:
+            # Nothing to unsubscribe (and no key DynamoDB would accept).
+            raise MalformedToken("the unsubscribe token names no address")
         moment = now.timestamp() if isinstance(now, datetime) else now
         if moment >= found.expires_at:
             raise ExpiredToken("this unsubscribe link has expired")

@@ -31,7 +31,7 @@ _SHARED = {
     "print_blob": True,  # a failure prints the @reproduce_failure line that replays it
 }
 settings.register_profile("ci", max_examples=25, derandomize=True, **_SHARED)
-settings.register_profile("fuzz", max_examples=3000, **_SHARED)
+settings.register_profile("fuzz", max_examples=2000, **_SHARED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
