@@ -133,6 +133,9 @@ SCENARIOS = [
         "crash-after-send",
         200,
         lambda: [faults.die_after("sesv2", "SendEmail", 0.05, seed=4, limit=3)],
+        # Later than EmailQueue's visibility timeout (180 s), so the crashed batch comes back
+        # before SES's Send event: the live claim, not the event, must stop a second send.
+        feedback_delay_seconds=300,
     ),
     Scenario(
         "s3-outage",
