@@ -58,6 +58,7 @@ from sesmailengine.handlers import batch  # noqa: E402
 from bench.bench_local import DATA, TEMPLATE, recipient  # noqa: E402
 from sesmail.client import Email, EmailClient, PutEventsFailed  # noqa: E402
 from sesmail.local import faults, ses_extensions  # noqa: E402
+from sesmail.local.capture import StatusEventCapture  # noqa: E402
 from sesmail.local.session import LocalSession, local_session  # noqa: E402
 
 SETTLE_TIMEOUT_SECONDS = 240
@@ -169,7 +170,7 @@ def run(scenario: Scenario) -> Result:
         handlers_session = session.emulator.session()
         faults.install(handlers_session.events)
         batch.reset(handlers_session)  # the handlers' clients, faults installed
-        capture = StatusEventCapture(session)
+        capture = StatusEventCapture(session, name="reliability-status-events")
         changes = StatusChanges(session)
         delay = scenario.feedback_delay_seconds / session.runtime.time_scale
         feedback = stack.enter_context(delayed_feedback(delay))
@@ -271,33 +272,6 @@ def settle(session: LocalSession, feedback: HeldFeedback) -> None:
 # -- measuring ----------------------------------------------------------------------------------
 
 
-class StatusEventCapture:
-    """A rule copying every `Email Status Changed` event on the engine's bus to a queue."""
-
-    def __init__(self, session: LocalSession) -> None:
-        self._sqs = session.client("sqs")
-        events = session.client("events")
-        self.queue_url = self._sqs.create_queue(QueueName="reliability-status-events")["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        bus = session.outputs["eventBusName"]
-        events.put_rule(
-            Name="reliability-status-events",
-            EventBusName=bus,
-            EventPattern=json.dumps({"detail-type": ["Email Status Changed"]}),
-        )
-        events.put_targets(
-            Rule="reliability-status-events", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}]
-        )
-
-    def received(self) -> set[tuple[str, str]]:
-        return {
-            (body["detail"]["emailId"], body["detail"]["status"])
-            for body in drain(self._sqs, self.queue_url)
-        }
-
-
 class StatusChanges:
     """Every write that changed a tracking item's status, from a stream on the table (the
     table's own, if it has one that shows new images; else one turned on here)."""
@@ -366,7 +340,8 @@ def measure(
     result.lost = sum(
         1 for email_id in ids if statuses.get(email_id) not in FINAL and email_id not in in_dlq
     )
-    result.events_missing = len(changes.changes() - capture.received())
+    announced = {(body["detail"]["emailId"], body["detail"]["status"]) for body in capture.drain()}
+    result.events_missing = len(changes.changes() - announced)
     for label, bodies in dead.items():
         if bodies:
             result.notes.append(f"{label}: {len(bodies)}")

@@ -9,43 +9,17 @@ from typing import Any
 
 import pytest
 
+from sesmail.local.capture import StatusEventCapture
 from sesmail.local.session import LocalSession, local_session
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
-class StatusEvents:
-    """A rule on the engine's bus that copies every `Email Status Changed` event to a queue,
-    as a producer subscribing to status changes would."""
+class StatusEvents(StatusEventCapture):
+    """The engine's status events, as a producer subscribing to status changes sees them."""
 
     def __init__(self, session: LocalSession) -> None:
-        self._sqs = session.client("sqs")
-        events = session.client("events")
-        self.queue_url = self._sqs.create_queue(QueueName="test-status-events")["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        bus = session.outputs["eventBusName"]
-        events.put_rule(
-            Name="test-status-events",
-            EventBusName=bus,
-            EventPattern=json.dumps({"detail-type": ["Email Status Changed"]}),
-        )
-        events.put_targets(
-            Rule="test-status-events", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}]
-        )
-        self.received: list[dict[str, Any]] = []
-
-    def drain(self) -> list[dict[str, Any]]:
-        while messages := self._sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10
-        ).get("Messages", []):
-            for message in messages:
-                self.received.append(json.loads(message["Body"]))
-                self._sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return self.received
+        super().__init__(session, name="test-status-events")
 
 
 @pytest.fixture(scope="module")
