@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -231,6 +230,8 @@ def batch_figures() -> dict[str, float]:
 
 
 def import_time(statement: str) -> float:
+    # The repository root holds `handlers/` as the Lambda archive does, so the cold import is
+    # measured as Lambda imports it (`handlers.email_sender`, without the components package).
     code = (
         f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); t = time.perf_counter(); "
         f"{statement}; print(time.perf_counter() - t)"
@@ -246,7 +247,7 @@ def import_figures() -> dict[str, float]:
     import_time("import boto3, jinja2")  # warm the file-system cache
     for _ in range(IMPORT_RUNS):
         baseline.append(import_time("import boto3, jinja2"))
-        handler.append(import_time("import sesmailengine.handlers.email_sender"))
+        handler.append(import_time("import handlers.email_sender"))
     return {"baseline": statistics.median(baseline), "handler": statistics.median(handler)}
 
 
@@ -271,7 +272,7 @@ def main() -> None:
         f"{figures['naive_bare'] * 1000:>12.0f}   (same batches, no injected latency)"
     )
     print(
-        f"cold import: sesmailengine.handlers.email_sender {imports['handler'] * 1000:.0f} ms, "
+        f"cold import: handlers.email_sender {imports['handler'] * 1000:.0f} ms, "
         f"boto3+jinja2 {imports['baseline'] * 1000:.0f} ms, ratio {import_ratio:.2f}, goal < 1.6"
     )
     met = figures["ours_requests"] <= 1.5 and ratio < 0.25 and import_ratio < 1.6
