@@ -27,7 +27,7 @@ test: lint
 FLOORS ?= .venv-floors
 floors: install
 	rm -rf $(FLOORS)
-	$(BIN)/uv venv -q --python $(BIN)/python $(FLOORS)
+	$(BIN)/uv venv -q --seed --python $(BIN)/python $(FLOORS)
 	VIRTUAL_ENV=$(FLOORS) $(BIN)/uv pip install -q --resolution lowest-direct -e ".[test]"
 	$(FLOORS)/bin/python -m pytest -q -n 2 tests/infra tests/handlers
 
