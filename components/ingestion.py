@@ -22,6 +22,17 @@ off (``handlers.core.backoff``: 1-2 s after the first receive, doubling, 15 min 
 the nine waits before the tenth receive add up to 8.5 to 17 minutes: transient trouble shorter
 than that (throttling, a brief S3 or DynamoDB outage) never reaches the DLQ. Records that can
 never succeed do not use this budget: the sender moves them to the DLQ at once."""
+EMAIL_QUEUE_RETENTION_SECONDS = 7 * 24 * 3600
+"""How long EmailQueue keeps an Email Request: a week, half of SQS's 14 days. SQS counts its
+DLQ's retention (`queues.MAX_RETENTION_SECONDS`) from the request's first arrival in EmailQueue, so
+with both at 14 days a request that waited N days before failing would get only 14 - N days
+in the DLQ; at 7 days in EmailQueue, every request the DLQ receives stays there a week or more.
+
+The trade-off is the sending brake: while it is on, requests wait in EmailQueue, and one still
+there after a week expires unsent, without reaching the DLQ or a final status. A week is the
+time to clean the list and release the brake (the `email-queue-age` alarm reports the wait
+long before). Longer would shorten the DLQ's guaranteed week; shorter would lose requests
+sooner under the brake."""
 LONG_POLL_SECONDS = 20
 PUBLISHED_DETAIL_TYPES = (STATUS_CHANGED,)
 """detail-types the engine itself puts on its bus, for subscribers' own rules: not unmatched."""
@@ -97,6 +108,7 @@ class Ingestion(pulumi.ComponentResource):
         queue = durable_queue(
             f"{name}-email-queue",
             self,
+            retention_seconds=EMAIL_QUEUE_RETENTION_SECONDS,
             visibility_timeout_seconds=args.visibility_timeout_seconds,
             receive_wait_time_seconds=LONG_POLL_SECONDS,
             redrive_policy=dead_letter_queue.arn.apply(

@@ -8,14 +8,25 @@ import pulumi_aws as aws
 from .naming import child_options
 from .policies import deny_insecure_transport, policy_document
 
-RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: messages survive a two-week outage.
+MAX_RETENTION_SECONDS = 14 * 24 * 3600
+"""SQS's longest retention, which every dead-letter queue here keeps. A standard queue's message
+keeps its original enqueue time when SQS redrives it to a DLQ, so it expires there at the DLQ's
+retention counted from when it first arrived: a queue that redrives to a DLQ must keep messages
+for less than this, or what it moves late would expire in the DLQ before anyone could look."""
 
 
-def durable_queue(name: str, parent: pulumi.Resource, **settings: object) -> aws.sqs.Queue:
-    """A queue that keeps messages as long as SQS allows, encrypted with SQS-managed keys."""
+def durable_queue(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    retention_seconds: int = MAX_RETENTION_SECONDS,
+    **settings: object,
+) -> aws.sqs.Queue:
+    """A queue encrypted with SQS-managed keys that keeps messages `retention_seconds`: by
+    default as long as SQS allows, as a dead-letter queue must."""
     return aws.sqs.Queue(
         name,
-        message_retention_seconds=RETENTION_SECONDS,
+        message_retention_seconds=retention_seconds,
         sqs_managed_sse_enabled=True,
         **settings,
         opts=child_options(parent),

@@ -19,6 +19,13 @@ SENDER_HANDLER = "handlers.email_sender.handler"
 DNS_TTL_SECONDS = 1800
 EASY_DKIM_TOKENS = 3
 """SES Easy DKIM always gives three tokens, so three CNAME records."""
+CONFIGURATION_SET_BRAKE_SWITCH = "sending_options"
+SENDER_TRIGGER_BRAKE_SWITCH = "enabled"
+"""The two inputs the sending brake (`monitoring.py`) turns off at run time. Pulumi creates
+both switched on and then leaves them to the brake (`ignore_changes`): after `pulumi refresh`
+(or `up --refresh`) the state holds the brake's "off", and the next `up` would otherwise see
+drift and switch sending back on before anyone released the brake. Only `sesmail brake
+release` (or the brake Lambda's `release`) turns them on again."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,7 @@ class Sending(pulumi.ComponentResource):
             configuration_set_name=args.configuration_set_name,
             reputation_options={"reputation_metrics_enabled": True},
             sending_options={"sending_enabled": True},
-            opts=child_options(self),
+            opts=child_options(self, ignore_changes=[CONFIGURATION_SET_BRAKE_SWITCH]),
         )
         dkim_tokens: pulumi.Output[list[str]] = pulumi.Output.from_input([])
         mail_from_domain: pulumi.Output[str | None] = pulumi.Output.from_input(None)
@@ -213,11 +220,12 @@ class Sending(pulumi.ComponentResource):
             f"{name}-sender-trigger",
             event_source_arn=args.queue_arn,
             function_name=sender.function_arn,
+            enabled=True,
             batch_size=tuning.batch_size,
             maximum_batching_window_in_seconds=tuning.max_batching_window_seconds or None,
             function_response_types=["ReportBatchItemFailures"],
             scaling_config={"maximum_concurrency": tuning.maximum_concurrency},
-            opts=child_options(self),
+            opts=child_options(self, ignore_changes=[SENDER_TRIGGER_BRAKE_SWITCH]),
         )
 
         self.configuration_set_name = configuration_set.configuration_set_name

@@ -12,9 +12,10 @@
     queue = graph.one("aws:sqs/queue:Queue", "email-queue")
 
 The program runs under `pulumi.runtime.set_mocks`: every resource registration is recorded
-with its fully resolved inputs, and answered with outputs shaped like AWS's (ARNs, queue URLs,
-generated names), so code that derives policies from ARNs sees realistic values. The tests
-assert on this graph, and local mode builds its emulated AWS from it.
+with its fully resolved inputs (and the `aliases` and `ignore_changes` it declares), and
+answered with outputs shaped like AWS's (ARNs, queue URLs, generated names), so code that
+derives policies from ARNs sees realistic values. The tests assert on this graph, and local
+mode builds its emulated AWS from it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class DeclaredResource:
     name: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    ignore_changes: tuple[str, ...] = ()
+    """Properties Pulumi keeps from the state instead of the program once the resource exists
+    (`ResourceOptions(ignore_changes=...)`), by their wire names (`sendingOptions`)."""
 
     @property
     def parent_type(self) -> str:
@@ -136,6 +140,7 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     monitor = runtime_settings.SETTINGS.monitor
     aliases = _record_aliases(monitor, project=project, stack=stack)
+    ignored = _record_ignore_changes(monitor)
     pulumi.runtime.set_all_config(dict(config))
     outputs: dict[str, Any] = {}
 
@@ -163,6 +168,7 @@ def run_program(
                 name=name,
                 inputs=mocks.inputs.get((type_, name), {}),
                 outputs=dict(registration.state),
+                ignore_changes=ignored.get(urn, ()),
             )
         )
     return ResourceGraph(resources=resources, outputs=outputs, aliases=aliases)
@@ -192,6 +198,22 @@ def _record_aliases(monitor: Any, *, project: str, stack: str) -> set[str]:
 
     monitor.RegisterResource = recording
     return aliases
+
+
+def _record_ignore_changes(monitor: Any) -> dict[str, tuple[str, ...]]:
+    """Wrap the mock monitor's registration so each resource's `ignoreChanges` is kept, by URN,
+    as the SDK sends it to the engine (Python names already translated to the provider's)."""
+    ignored: dict[str, tuple[str, ...]] = {}
+    register = monitor.RegisterResource
+
+    def recording(request: Any) -> Any:
+        response = register(request)
+        if request.ignoreChanges:
+            ignored[response.urn] = tuple(request.ignoreChanges)
+        return response
+
+    monitor.RegisterResource = recording
+    return ignored
 
 
 class _AwsShapedMocks(pulumi.runtime.Mocks):

@@ -207,12 +207,12 @@ def test_rule_matches_email_requests_from_any_source_in_dev_and_listed_sources_i
 
 
 @pytest.mark.parametrize(("stack", "timeout"), [("dev", 30), ("prod", 60)])
-def test_email_queue_buffers_two_weeks_long_polls_encrypts_and_outlasts_the_sender(
+def test_email_queue_buffers_a_week_long_polls_encrypts_and_outlasts_the_sender(
     stack, timeout, request
 ):
     graph: ResourceGraph = request.getfixturevalue(stack)
     queue = graph.one(QUEUE, "email-queue").inputs
-    assert queue["messageRetentionSeconds"] == 14 * 24 * 3600
+    assert queue["messageRetentionSeconds"] == 7 * 24 * 3600
     assert queue["receiveWaitTimeSeconds"] == 20
     assert queue["sqsManagedSseEnabled"] is True
     assert graph.one(FUNCTION, "sender").inputs["timeout"] == timeout

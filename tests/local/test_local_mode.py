@@ -8,7 +8,7 @@ import json
 
 import sesmailengine.storage
 from local_support import StatusEvents, sample_data
-from sesmailengine.ingestion import MAX_RECEIVE_COUNT
+from sesmailengine.ingestion import EMAIL_QUEUE_RETENTION_SECONDS, MAX_RECEIVE_COUNT
 
 from sesmail.client import EmailClient
 from sesmail.local.demo import dead_letters, suppression_list
@@ -144,7 +144,7 @@ def test_every_declared_table_queue_bus_and_topic_exists_with_its_settings(local
     queue = sqs.get_queue_attributes(
         QueueUrl=local.outputs["emailQueueUrl"], AttributeNames=["All"]
     )["Attributes"]
-    assert queue["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+    assert queue["MessageRetentionPeriod"] == str(EMAIL_QUEUE_RETENTION_SECONDS)
     assert json.loads(queue["RedrivePolicy"])["maxReceiveCount"] == MAX_RECEIVE_COUNT
     assert local.client("events").describe_event_bus(Name=local.outputs["eventBusName"])
     topics = {t["TopicArn"] for t in local.client("sns").list_topics()["Topics"]}
