@@ -196,6 +196,7 @@ class EmailEngine(pulumi.ComponentResource):
                     f"/{self._default_name}/unsubscribe-signing-key-previous"
                 ),
                 key_rotation=settings.unsubscribe_key_rotation,
+                reserved_concurrency=settings.unsubscribe_reserved_concurrency,
             ),
             opts=child_options(self),
         )

@@ -247,7 +247,8 @@ class EngineSettings(BaseModel):
     queue_age_alarm_seconds: int = Field(
         900,
         ge=60,
-        le=1209600,
+        # EmailQueue keeps a request 7 days: an older age never happens.
+        le=7 * 24 * 3600,
         description="Age of the oldest Email Request in EmailQueue that raises the backlog alarm.",
     )
     sending_brake: bool = Field(
@@ -299,6 +300,14 @@ class EngineSettings(BaseModel):
         description="Generation of the unsubscribe signing key. Raising it by 1 makes a new "
         "key sign while the old one keeps verifying the links it signed; by 2, no old link "
         "verifies (a leaked key). Only ever raise it.",
+    )
+    unsubscribe_reserved_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="Concurrent executions reserved for (and capping) the public unsubscribe "
+        "endpoint, to bound a flood's cost. Unset: none reserved. Set it only where the "
+        "account's Lambda concurrency quota minus every reservation leaves at least 100 "
+        "unreserved (AWS refuses the deploy otherwise; new accounts often have a quota of 10).",
     )
     hosted_zone_id: str | None = Field(
         None,

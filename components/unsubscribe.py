@@ -25,7 +25,6 @@ from .naming import Named, child_options, component_type
 UNSUBSCRIBE_HANDLER = "handlers.unsubscribe.handler"
 SIGNING_KEY_LENGTH = 64
 ENDPOINT_MEMORY_MB = 256
-ENDPOINT_RESERVED_CONCURRENCY = 10
 ENDPOINT_TIMEOUT_SECONDS = 10
 
 
@@ -44,6 +43,11 @@ class UnsubscribeArgs:
     it signed; default: `key_parameter_name` + `-previous`."""
     key_rotation: int = 1
     """Generation of the signing key (`unsubscribeKeyRotation`); only ever raised."""
+    reserved_concurrency: int | None = None
+    """Concurrent executions reserved for the endpoint, which also caps it
+    (`unsubscribeReservedConcurrency`); None reserves nothing. Lambda keeps 100 of the
+    account's quota unreserved, so on a new account (quota often 10) any reservation fails
+    the deploy; set it where the quota allows, to bound what a flood of requests costs."""
 
 
 class Unsubscribe(pulumi.ComponentResource):
@@ -68,10 +72,14 @@ class Unsubscribe(pulumi.ComponentResource):
             f"{name}-url",
             function_name=function.function_name,
             # Mailbox providers POST here without credentials: the signed token is the auth.
+            # With NONE, the provider (pulumi-aws >= 7.16; the floor is 7.17) adds on creation
+            # the pair a public URL needs since October 2025: FunctionURLAllowPublicAccess
+            # (lambda:InvokeFunctionUrl, FunctionUrlAuthType NONE) and
+            # FunctionURLAllowInvokeAction (lambda:InvokeFunction, InvokedViaFunctionUrl), so
+            # no `Permission` is declared here: a second pair only duplicated them.
             authorization_type="NONE",
             opts=child_options(self),
         )
-        self._public_invoke_permissions(function)
 
         self.endpoint_url = url.function_url
         self.function_name = function.function_name
@@ -141,9 +149,9 @@ class Unsubscribe(pulumi.ComponentResource):
                 description="sesmailengine: one-click unsubscribe (RFC 8058) endpoint",
                 memory_mb=ENDPOINT_MEMORY_MB,
                 timeout_seconds=ENDPOINT_TIMEOUT_SECONDS,
-                # Anyone on the internet can call it: a flood must not take the account's
-                # whole Lambda concurrency (or its bill) with it.
-                reserved_concurrency=ENDPOINT_RESERVED_CONCURRENCY,
+                # Anyone on the internet can call it: where the account's quota allows,
+                # a reservation caps what a flood takes (concurrency and bill).
+                reserved_concurrency=args.reserved_concurrency,
                 environment=function_environment(
                     UnsubscribeEnvironment,
                     suppression_table=args.suppression_table.name,
@@ -169,25 +177,5 @@ class Unsubscribe(pulumi.ComponentResource):
                     },
                 ],
             ),
-            opts=child_options(self),
-        )
-
-    def _public_invoke_permissions(self, function: LambdaFunction) -> None:
-        # A public function URL needs both: InvokeFunctionUrl for URLs without auth, and
-        # InvokeFunction restricted to calls that arrive through the function URL.
-        aws.lambda_.Permission(
-            f"{self._name}-public-url",
-            function=function.function_name,
-            action="lambda:InvokeFunctionUrl",
-            principal="*",
-            function_url_auth_type="NONE",
-            opts=child_options(self),
-        )
-        aws.lambda_.Permission(
-            f"{self._name}-public-invoke",
-            function=function.function_name,
-            action="lambda:InvokeFunction",
-            principal="*",
-            invoked_via_function_url=True,
             opts=child_options(self),
         )
