@@ -10,6 +10,7 @@ from typing import Any
 from .handlers.core import metrics
 from .handlers.core.metrics import (
     EMAILS_FAILED_BY_REASON,
+    ENGINE_DIMENSION,
     FEEDBACK_SERVICE,
     METRICS_NAMESPACE,
     REASON_DIMENSION,
@@ -37,6 +38,9 @@ class DashboardResources:
     """Label → queue name."""
     functions: Mapping[str, str]
     """Label → function name."""
+    engine: str
+    """The engine's name, the `engine` dimension of every metric in our namespace: another
+    engine in the account emits the same metrics under the same services."""
 
 
 def dashboard_body(
@@ -75,7 +79,15 @@ def dashboard_body(
             widget(
                 f"Emails by outcome ({resources.configuration_set})",
                 [
-                    [METRICS_NAMESPACE, metric, SERVICE_DIMENSION, service, {"stat": "Sum"}]
+                    [
+                        METRICS_NAMESPACE,
+                        metric,
+                        SERVICE_DIMENSION,
+                        service,
+                        ENGINE_DIMENSION,
+                        resources.engine,
+                        {"stat": "Sum"},
+                    ]
                     for metric, service in _OUTCOMES
                 ],
                 stacked=True,
@@ -83,7 +95,7 @@ def dashboard_body(
             ),
             widget(
                 "Failed emails by reason",
-                [[{"expression": _failed_by_reason(), "id": "failed"}]],
+                [[{"expression": _failed_by_reason(resources.engine), "id": "failed"}]],
                 stacked=True,
             ),
             widget(
@@ -94,9 +106,11 @@ def dashboard_body(
                         RENDER_TIME,
                         SERVICE_DIMENSION,
                         SENDER_SERVICE,
+                        ENGINE_DIMENSION,
+                        resources.engine,
                         {"stat": "p95"},
                     ],
-                    [".", SES_LATENCY, ".", ".", {"stat": "p95"}],
+                    [".", SES_LATENCY, ".", ".", ".", ".", {"stat": "p95"}],
                 ],
                 period=PERIOD_SECONDS,
             ),
@@ -156,11 +170,11 @@ _OUTCOMES = (
 )
 
 
-def _failed_by_reason() -> str:
-    """A search for every reason the sender's failures are counted under."""
-    schema = ",".join((METRICS_NAMESPACE, REASON_DIMENSION, SERVICE_DIMENSION))
-    metric = f'MetricName="{EMAILS_FAILED_BY_REASON}"'
-    return f"SEARCH('{{{schema}}} {metric}', 'Sum', {PERIOD_SECONDS})"
+def _failed_by_reason(engine: str) -> str:
+    """A search for every reason this engine's sender counts failures under."""
+    schema = ",".join((METRICS_NAMESPACE, ENGINE_DIMENSION, REASON_DIMENSION, SERVICE_DIMENSION))
+    terms = f'MetricName="{EMAILS_FAILED_BY_REASON}" {ENGINE_DIMENSION}="{engine}"'
+    return f"SEARCH('{{{schema}}} {terms}', 'Sum', {PERIOD_SECONDS})"
 
 
 def _reputation_metric(metric: str) -> list[Any]:

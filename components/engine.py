@@ -79,6 +79,7 @@ class EmailEngine(pulumi.ComponentResource):
             code=self._lambda_code(settings, lambda_artifacts),
             log_level=settings.log_level,
             log_retention_days=settings.log_retention_days,
+            engine_name=self._default_name,
         )
         state = SharedState(
             tracking_table=Named(storage.tracking_table_name, storage.tracking_table_arn),
@@ -266,6 +267,7 @@ class EmailEngine(pulumi.ComponentResource):
                     token_days=settings.unsubscribe_link_days,
                     mailto=settings.unsubscribe_mailto,
                 ),
+                ses_sandbox=settings.ses_sandbox,
             ),
             opts=child_options(self),
         )

@@ -186,6 +186,7 @@ def _only_ses_for_configuration_set(topic_arn: str, configuration_set_arn: str) 
 def _processor_environment(args: FeedbackArgs) -> pulumi.Output[dict[str, str]]:
     return function_environment(
         FeedbackEnvironment,
+        args.functions,
         tracking_table=args.state.tracking_table.name,
         suppression_table=args.state.suppression_table.name,
         soft_bounce_threshold=args.soft_bounce_threshold,

@@ -42,6 +42,10 @@ class FunctionDefaults:
     """Application log level (Lambda advanced logging controls; Powertools honours it)."""
     log_retention_days: int
     """Days CloudWatch keeps each function's logs."""
+    engine_name: str
+    """The engine every function belongs to, `<name>-<stack>` (the default resource prefix):
+    written as `ENGINE_NAME`, the `engine` dimension of every metric the handlers emit, which
+    the engine's dashboard and alarms select by."""
 
 
 @dataclass
@@ -163,9 +167,11 @@ class LambdaFunction(pulumi.ComponentResource):
 
 
 def function_environment(
-    model: type[FunctionEnvironment], **values: pulumi.Input[Any]
+    model: type[FunctionEnvironment], defaults: FunctionDefaults, **values: pulumi.Input[Any]
 ) -> pulumi.Output[dict[str, str]]:
     """A function's environment variables: `values` (keyed by the model's field names),
     validated by the model the handler reads them with, which also adds the Powertools
-    service name and metrics namespace. Unset (None or empty) values are left out."""
+    service name and metrics namespace; the engine's name comes from `defaults`, so every
+    function of an engine carries the same one. Unset (None or empty) values are left out."""
+    values = {"engine_name": defaults.engine_name, **values}
     return pulumi.Output.all(**values).apply(lambda resolved: model(**resolved).variables())

@@ -20,6 +20,7 @@ from .dashboard import (
 from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
 from .handlers.core.environment import BrakeEnvironment
 from .handlers.core.metrics import (
+    ENGINE_DIMENSION,
     METRICS_NAMESPACE,
     SENDER_SERVICE,
     SERVICE_DIMENSION,
@@ -201,6 +202,7 @@ class Monitoring(pulumi.ComponentResource):
             email_queue=args.email_queue_name,
             dead_letter_queues=args.dead_letter_queue_names,
             functions=args.function_names,
+            engine=args.functions.engine_name,
         ).apply(lambda values: DashboardResources(**values))
         return aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
@@ -228,6 +230,7 @@ class Monitoring(pulumi.ComponentResource):
                 timeout_seconds=BRAKE_TIMEOUT_SECONDS,
                 environment=function_environment(
                     BrakeEnvironment,
+                    args.functions,
                     configuration_set=args.configuration_set_name,
                     sender_event_source_mapping_uuid=args.sender_event_source_mapping_uuid,
                 ),
@@ -324,7 +327,7 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
             },
         ),
     ]
-    alarms += _crash_window_alarms()
+    alarms += _crash_window_alarms(args.functions.engine_name)
     for label, queue in args.dead_letter_queue_names.items():
         alarms.append(
             _Alarm(
@@ -362,8 +365,9 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
     return alarms
 
 
-def _crash_window_alarms() -> list[_Alarm]:
-    """Emails whose state no attempt will settle by itself, alarmed at the first one."""
+def _crash_window_alarms(engine: str) -> list[_Alarm]:
+    """Emails whose state no attempt will settle by itself, alarmed at the first one (of this
+    engine: another engine's metrics share the namespace and services)."""
     return [
         _any_count(
             "stuck-emails",
@@ -371,6 +375,7 @@ def _crash_window_alarms() -> list[_Alarm]:
             "(under hold they are now `unknown`, never resent)",
             STUCK_EMAILS,
             STUCK_SWEEP_SERVICE,
+            engine,
             "Maximum",
         ),
         _any_count(
@@ -379,12 +384,15 @@ def _crash_window_alarms() -> list[_Alarm]:
             "status waits for SES's Send event or the stuck-email sweep",
             TRACKING_WRITE_FAILURES,
             SENDER_SERVICE,
+            engine,
             "Sum",
         ),
     ]
 
 
-def _any_count(key: str, description: str, metric: str, service: str, statistic: str) -> _Alarm:
+def _any_count(
+    key: str, description: str, metric: str, service: str, engine: str, statistic: str
+) -> _Alarm:
     # Our metrics are emitted only by a function that ran: a missing point is healthy.
     return _Alarm(
         key=key,
@@ -397,7 +405,8 @@ def _any_count(key: str, description: str, metric: str, service: str, statistic:
         comparison="GreaterThanThreshold",
         threshold=0,
         treat_missing_data="notBreaching",
-        dimensions={SERVICE_DIMENSION: service},
+        # Exactly the dimensions the handlers emit: CloudWatch matches the whole set.
+        dimensions={SERVICE_DIMENSION: service, ENGINE_DIMENSION: engine},
     )
 
 

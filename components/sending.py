@@ -313,6 +313,7 @@ def _environment(
     tuning, sender, brand, unsubscribe = args.tuning, args.sender, args.brand, args.unsubscribe
     return function_environment(
         SenderEnvironment,
+        args.functions,
         tracking_table=args.state.tracking_table.name,
         suppression_table=args.state.suppression_table.name,
         template_bucket=args.template_bucket.name,

@@ -65,6 +65,7 @@ class StatusEvents(pulumi.ComponentResource):
                 timeout_seconds=TIMEOUT_SECONDS,
                 environment=function_environment(
                     StatusEventsEnvironment,
+                    args.functions,
                     event_bus_name=args.bus.name,
                     status_event_source=args.status_event_source,
                 ),

@@ -67,6 +67,7 @@ class StuckEmailSweep(pulumi.ComponentResource):
                 timeout_seconds=TIMEOUT_SECONDS,
                 environment=function_environment(
                     SweepEnvironment,
+                    args.functions,
                     tracking_table=table.name,
                     stuck_after_minutes=args.stuck_after_minutes,
                     ambiguous_send_policy=args.ambiguous_send_policy,

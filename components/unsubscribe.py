@@ -154,6 +154,7 @@ class Unsubscribe(pulumi.ComponentResource):
                 reserved_concurrency=args.reserved_concurrency,
                 environment=function_environment(
                     UnsubscribeEnvironment,
+                    args.functions,
                     suppression_table=args.suppression_table.name,
                     unsubscribe_key_parameter=parameter.name,
                     unsubscribe_previous_key_parameter=previous.name,

@@ -701,9 +701,13 @@ class BatchRun:
             failure_kind(item.reason) for item in self.items if item.outcome is Outcome.FAILED
         )
         for kind, count in failed_kinds.items():
-            # Its own EMF document: `reason` is a dimension of this metric only.
+            # Its own EMF document: `reason` is a dimension of this metric only. single_metric
+            # skips the entry point's default dimensions (the engine) unless given them.
             with single_metric(
-                name="EmailsFailedByReason", unit=MetricUnit.Count, value=count
+                name="EmailsFailedByReason",
+                unit=MetricUnit.Count,
+                value=count,
+                default_dimensions=metrics.default_dimensions,
             ) as metric:
                 metric.add_dimension(name="service", value=logger.service)
                 metric.add_dimension(name="reason", value=kind)

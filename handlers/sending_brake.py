@@ -18,6 +18,7 @@ from .core.metrics import BRAKE_ENGAGED
 powertools = BrakeEnvironment.powertools(os.environ)
 logger = Logger(service=powertools.service_name)
 metrics = Metrics(namespace=powertools.metrics_namespace)
+metrics.set_default_dimensions(**powertools.metric_dimensions)
 
 
 @metrics.log_metrics

@@ -16,6 +16,7 @@ from .status_stream import process_event
 powertools = StatusEventsEnvironment.powertools(os.environ)
 logger = Logger(service=powertools.service_name)
 metrics = Metrics(namespace=powertools.metrics_namespace)
+metrics.set_default_dimensions(**powertools.metric_dimensions)
 
 
 @metrics.log_metrics

@@ -15,6 +15,7 @@ from .sweep import process_event
 powertools = SweepEnvironment.powertools(os.environ)
 logger = Logger(service=powertools.service_name)
 metrics = Metrics(namespace=powertools.metrics_namespace)
+metrics.set_default_dimensions(**powertools.metric_dimensions)
 
 
 @metrics.log_metrics

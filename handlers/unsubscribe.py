@@ -36,6 +36,7 @@ from .core.unsubscribe_tokens import SignedToken, TokenRejected
 powertools = UnsubscribeEnvironment.powertools(os.environ)
 logger = Logger(service=powertools.service_name)
 metrics = Metrics(namespace=powertools.metrics_namespace)
+metrics.set_default_dimensions(**powertools.metric_dimensions)
 
 
 @functools.cache

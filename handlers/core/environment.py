@@ -33,6 +33,7 @@ from .errors import ConfigurationError
 from .events import DEFAULT_STATUS_EVENT_SOURCE
 from .metrics import (
     BRAKE_SERVICE,
+    ENGINE_DIMENSION,
     FEEDBACK_SERVICE,
     METRICS_NAMESPACE,
     SENDER_SERVICE,
@@ -109,6 +110,12 @@ class FunctionEnvironment(BaseModel):
         alias="POWERTOOLS_METRICS_NAMESPACE",
         description="CloudWatch namespace of the function's EMF metrics.",
     )
+    engine_name: str | None = Field(
+        None,
+        alias="ENGINE_NAME",
+        description="The engine the function belongs to (`<name>-<stack>`): the `engine` "
+        "dimension of every metric, which the engine's dashboard and alarms select by.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -141,6 +148,12 @@ class FunctionEnvironment(BaseModel):
             return cls(**_read(cls, env))
         except ValidationError as error:
             raise ConfigurationError(_problems(cls, error)) from None
+
+    @property
+    def metric_dimensions(self) -> dict[str, str]:
+        """The dimensions every metric carries besides `service` (Powertools' default
+        dimensions, which `single_metric` must be given too); none when ENGINE_NAME is unset."""
+        return {ENGINE_DIMENSION: self.engine_name} if self.engine_name else {}
 
     @classmethod
     def powertools(cls, env: Mapping[str, str]) -> FunctionEnvironment:

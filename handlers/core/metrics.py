@@ -13,6 +13,11 @@ UNSUBSCRIBE_SERVICE = "unsubscribe"
 BRAKE_SERVICE = "sending-brake"
 STATUS_EVENTS_SERVICE = "status-events"
 
+ENGINE_DIMENSION = "engine"
+"""Every metric's second dimension: the engine that emitted it (``ENGINE_NAME``, the engine's
+``<name>-<stack>``), so two engines in one account and region never chart or alarm on each
+other's metrics."""
+
 # -- the email sender -------------------------------------------------------------------------
 
 EMAILS_SENT = "EmailsSent"
@@ -33,7 +38,7 @@ RENDER_TIME = "RenderTime"
 SES_LATENCY = "SesLatency"
 """Milliseconds per SES call."""
 EMAILS_FAILED_BY_REASON = "EmailsFailedByReason"
-"""Emitted in its own EMF document, with a :data:`REASON_DIMENSION` besides the service."""
+"""Emitted in its own EMF document, with a :data:`REASON_DIMENSION` besides service and engine."""
 REASON_DIMENSION = "reason"
 
 # -- the status-events function (the tracking table's stream) ----------------------------------

@@ -32,6 +32,8 @@ CONFIGURATION_SET = "sesmailengine"
 SENDER = "noreply@example.com"
 
 
+ENGINE = "mail-test"
+"""The engine the sender belongs to (`ENGINE_NAME`, its metrics' `engine` dimension)."""
 SENDER_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -47,6 +49,7 @@ SENDER_ENVIRONMENT = {
     "EVENT_BUS_NAME": BUS,
     "POWERTOOLS_SERVICE_NAME": "email-sender",
     "POWERTOOLS_METRICS_NAMESPACE": "SESMailEngine",
+    "ENGINE_NAME": ENGINE,
 }
 """The sender's environment in every handler test (``UNSET_ENVIRONMENT`` is removed)."""
 UNSET_ENVIRONMENT = (

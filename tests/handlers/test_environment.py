@@ -121,6 +121,14 @@ def test_powertools_settings_default_to_the_functions_service(model, service) ->
     assert model.powertools({"POWERTOOLS_SERVICE_NAME": "x"}).service_name == "x"
 
 
+def test_the_engine_name_is_every_metrics_engine_dimension() -> None:
+    env = {"ENGINE_NAME": "mail-prod"}
+    assert SenderEnvironment.powertools(env).metric_dimensions == {"engine": "mail-prod"}
+    assert FeedbackEnvironment.powertools(env).engine_name == "mail-prod"
+    # unset (a hand-run handler): no engine dimension rather than an empty one
+    assert SenderEnvironment.powertools({}).metric_dimensions == {}
+
+
 def test_the_brake_and_the_endpoint_read_their_own_variables() -> None:
     brake = BrakeEnvironment(configuration_set="c", sender_event_source_mapping_uuid="u")
     assert BrakeEnvironment.from_env(brake.variables()) == brake

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sender_support import Aws, email_request
+from sender_support import ENGINE, Aws, email_request
 from sesmailengine.handlers.core.statuses import failure_kind
 
 
@@ -33,6 +33,20 @@ def test_failures_are_counted_by_reason_and_sends_by_latency(aws: Aws, invoke, c
         d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for d in documents if "reason" in d
     ]
     assert all("reason" in dims[0] for dims in dimensions)
+
+
+def test_every_metric_carries_the_engine_dimension(aws: Aws, invoke, capsys) -> None:
+    # GIVEN a batch with a send and a failure (the failure has its own EMF document)
+    aws.put_template()
+    invoke(email_request(emailId="ok-1"), email_request(emailId="missing-1", templateData={}))
+    # WHEN the handler prints its EMF documents
+    documents = emf_documents(capsys.readouterr().out)
+    assert {"EmailsSent", "EmailsFailedByReason"} <= {key for d in documents for key in d}
+    # THEN each one names the engine in every dimension set, with the configured value
+    for document in documents:
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            assert all("engine" in dimensions for dimensions in directive["Dimensions"])
+        assert document["engine"] == ENGINE
 
 
 def test_failure_kind_is_a_short_label() -> None:

@@ -55,3 +55,11 @@ def test_each_function_names_its_own_powertools_service(prod):
     for handler, variables in environments(prod).items():
         assert variables["POWERTOOLS_SERVICE_NAME"] == MODELS[handler].SERVICE, handler
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "SESMailEngine", handler
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_function_names_its_engine_the_same_way(stack, request):
+    graph: ResourceGraph = request.getfixturevalue(stack)
+    # THEN every function carries the engine's `<name>-<stack>`, its metrics' `engine` dimension
+    names = {variables.get("ENGINE_NAME") for variables in environments(graph).values()}
+    assert names == {f"sesmailengine-{stack}"}

@@ -162,6 +162,77 @@ def test_dashboard_is_valid_json_naming_the_real_resources(dev):
     assert all(w["properties"]["region"] == "us-east-1" for w in body["widgets"])
 
 
+def our_metrics(graph: ResourceGraph) -> list[list]:
+    """Every dashboard metric line in the SESMailEngine namespace, `"."` repeats resolved."""
+    body = json.loads(graph.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    lines = []
+    for widget in body["widgets"]:
+        previous: list = []
+        for line in widget["properties"].get("metrics", []):
+            fields = [f for f in line if not isinstance(f, dict)]
+            resolved = [previous[i] if f == "." else f for i, f in enumerate(fields)]
+            previous = resolved
+            if resolved and resolved[0] == "SESMailEngine":
+                lines.append(resolved)
+    return lines
+
+
+def dimensions(line: list) -> dict[str, str]:
+    """A metric line's dimensions: namespace, metric, then name, value pairs."""
+    return dict(zip(line[2::2], line[3::2], strict=True))
+
+
+def searches(graph: ResourceGraph) -> list[str]:
+    body = json.loads(graph.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    return [
+        field["expression"]
+        for widget in body["widgets"]
+        for line in widget["properties"].get("metrics", [])
+        for field in line
+        if isinstance(field, dict) and "expression" in field
+    ]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_dashboard_charts_only_this_engines_own_metrics(stack, request):
+    graph: ResourceGraph = request.getfixturevalue(stack)
+    engine = f"sesmailengine-{stack}"
+    lines = our_metrics(graph)
+    assert len(lines) >= 8  # outcomes, render time and SES latency
+    for line in lines:
+        # THEN each metric selects the engine dimension, by this engine's name
+        assert dimensions(line).get("engine") == engine, line
+    [search] = searches(graph)
+    assert "{SESMailEngine,engine,reason,service}" in search
+    assert f'engine="{engine}"' in search
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_alarms_on_our_metrics_select_this_engine(stack, request):
+    graph: ResourceGraph = request.getfixturevalue(stack)
+    ours = {k: a for k, a in alarms(graph).items() if a["namespace"] == "SESMailEngine"}
+    assert set(ours) == {"stuck-emails", "tracking-write-failures"}
+    for key, alarm in ours.items():
+        # THEN the alarm's dimensions are exactly the set the handlers emit
+        assert set(alarm["dimensions"]) == {"service", "engine"}, key
+        assert alarm["dimensions"]["engine"] == f"sesmailengine-{stack}", key
+
+
+def test_two_engines_in_one_account_select_different_engine_values(dev, prod):
+    # GIVEN two engines (dev and prod) sharing the namespace and services
+    # THEN neither one's alarms or dashboard select the other's metrics
+    def engines(graph: ResourceGraph) -> set[str]:
+        values = {
+            a["dimensions"]["engine"]
+            for a in alarms(graph).values()
+            if "engine" in (a.get("dimensions") or {})
+        }
+        return values | {dimensions(line)["engine"] for line in our_metrics(graph)}
+
+    assert engines(dev) == {"sesmailengine-dev"}
+    assert engines(prod) == {"sesmailengine-prod"}
+
+
 def test_brake_is_off_in_dev_and_wired_to_the_reputation_alarms_in_prod(dev, prod):
     assert not [f for f in dev.of_type(FUNCTION) if "brake" in f.name]
     brake = prod.one(FUNCTION, "brake")

@@ -78,7 +78,7 @@ def test_the_sweep_gets_the_stuck_age_and_the_policy(run_stack):
 def test_an_unsettled_email_raises_an_alarm_at_once(dev, alarm, metric, service, statistic):
     spec = dev.one(ALARM, f"monitoring-{alarm}").inputs
     assert (spec["namespace"], spec["metricName"]) == ("SESMailEngine", metric)
-    assert spec["dimensions"] == {"service": service}
+    assert spec["dimensions"] == {"service": service, "engine": "sesmailengine-dev"}
     assert spec["statistic"] == statistic
     assert (spec["comparisonOperator"], spec["threshold"]) == ("GreaterThanThreshold", 0)
     assert spec["evaluationPeriods"] == 1
