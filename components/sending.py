@@ -157,6 +157,10 @@ class SendingArgs:
     """The bucket holding `templates/<name>/...`."""
     unsubscribe: UnsubscribeLinks | None = None
     """One-click unsubscribe; without it marketing templates cannot be sent."""
+    ses_sandbox: bool = False
+    """The account's SES is in the sandbox, where SES also authorizes each send against the
+    verified recipient's identity: the sender may then use any identity of the account, but
+    only from its own From addresses."""
 
 
 class Sending(pulumi.ComponentResource):
@@ -356,11 +360,11 @@ def _policy(
     domain = args.domain.name if args.domain is not None else args.sender.domain
     identities = sorted({domain, args.sender.email})
     # Identity ARNs share the configuration set's partition, region and account.
-    ses_resources = configuration_set.arn.apply(
-        lambda arn: [
-            arn,
-            *(arn.split(":configuration-set/")[0] + f":identity/{i}" for i in identities),
-        ]
+    identity_arn = configuration_set.arn.apply(
+        lambda arn: arn.split(":configuration-set/")[0] + ":identity/"
+    )
+    ses_resources = pulumi.Output.all(configuration_set.arn, identity_arn).apply(
+        lambda arns: [arns[0], *(arns[1] + i for i in identities)]
     )
     statements: list[pulumi.Input[dict[str, object]]] = [
         {
@@ -430,6 +434,8 @@ def _policy(
             "Condition": only_events(EMAIL_REQUEST_REJECTED, args.event_source),
         },
     ]
+    if args.ses_sandbox:
+        statements.append(_sandbox_recipients_statement(args, domain, identity_arn))
     if args.unsubscribe is not None:
         statements.append(
             {
@@ -440,3 +446,24 @@ def _policy(
             }
         )
     return statements
+
+
+def _sandbox_recipients_statement(
+    args: SendingArgs, domain: str, identity_arn: pulumi.Output[str]
+) -> dict[str, object]:
+    """In the SES sandbox every recipient must be a verified identity, and SES authorizes
+    the send against that identity too: a recipient verified in another domain needs its own
+    resource. Any identity of the account, but only for mail from the sender's own addresses
+    (`ses:FromAddress` is the message's From address), so the grant lends no identity to
+    another From address than the ones the first statement allows."""
+    from_addresses = [f"*@{domain}"]
+    if not args.sender.email.endswith(f"@{domain}"):
+        # A default sender in a subdomain of the sending domain.
+        from_addresses.append(args.sender.email)
+    return {
+        "Sid": "SendToSandboxRecipients",
+        "Effect": "Allow",
+        "Action": "ses:SendEmail",
+        "Resource": identity_arn.apply(lambda prefix: prefix + "*"),
+        "Condition": {"StringLike": {"ses:FromAddress": from_addresses}},
+    }

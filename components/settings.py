@@ -38,6 +38,8 @@ LOG_RETENTION_DAYS = (
 
 
 DEFAULT_CLAIM_TIMEOUT_SECONDS = 1800
+SES_SANDBOX_SEND_RATE = 1.0
+"""Emails per second an SES account in the sandbox may send."""
 # The sweep reads today's and yesterday's date partitions: an email stuck for up to a day is
 # always found in them (one created just before midnight yesterday, until midnight today).
 MAX_STUCK_AFTER_MINUTES = 24 * 60
@@ -103,6 +105,12 @@ class EngineSettings(BaseModel):
     )
     admin_email: str | None = Field(
         None, description="Address that receives alarm notifications (monitoring)."
+    )
+    ses_sandbox: bool = Field(
+        False,
+        description="The account's SES is still in the sandbox (1 email/s, 200 a day, verified "
+        "recipients only). Requires maximumConcurrency x maxSendRate <= 1, and lets the sender "
+        "send to verified recipient identities of other domains, from its own addresses only.",
     )
 
     # --- Names ------------------------------------------------------------------------------
@@ -500,6 +508,23 @@ class EngineSettings(BaseModel):
             raise ValueError(
                 f"defaultSenderEmail {self.default_sender_email!r} is not in sendingDomain "
                 f"{self.sending_domain!r}; SES would refuse to send from it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sandbox_rate_fits(self) -> EngineSettings:
+        # The sandbox refuses sends above 1 email/s; each sender instance paces itself.
+        if not self.ses_sandbox:
+            return self
+        rate = self.maximum_concurrency * self.max_send_rate
+        if self.max_send_rate == 0 or rate > SES_SANDBOX_SEND_RATE:
+            most = SES_SANDBOX_SEND_RATE / self.maximum_concurrency
+            sent = "unlimited" if self.max_send_rate == 0 else f"{rate:g} emails/s"
+            raise ValueError(
+                f"sesSandbox is true, and maximumConcurrency ({self.maximum_concurrency}) x "
+                f"maxSendRate ({self.max_send_rate:g}) = {sent}: the SES sandbox allows "
+                f"{SES_SANDBOX_SEND_RATE:g} email/s, so set maxSendRate to at most {most:g} "
+                "(or leave the sandbox and set sesSandbox to false)"
             )
         return self
 

@@ -61,6 +61,8 @@ def local_session(
             f"no Pulumi program at {program}: run local mode from the project folder"
         )
     config = stack_config_file(project_dir, stack)
+    # The emulator is no SES sandbox: its quota would only refuse the overrides' faster rates.
+    config["sesmailengine:sesSandbox"] = "false"
     config.update({f"sesmailengine:{k}": v for k, v in (config_overrides or {}).items()})
     graph = run_program(
         program,

@@ -50,8 +50,8 @@ def test_the_graph_holds_resolved_inputs_and_fails_loudly_on_a_missing_resource(
 
 
 def test_a_config_change_reaches_the_graph(run_stack):
-    # GIVEN the dev stack with a different batch size WHEN it runs
-    graph = run_stack("dev", batchSize="3", maximumConcurrency="7")
+    # GIVEN the dev stack out of the sandbox, with a different batch size WHEN it runs
+    graph = run_stack("dev", batchSize="3", maximumConcurrency="7", sesSandbox="false")
     # THEN the event source mapping carries the new values: the assertions see real inputs.
     mapping = graph.one(MAPPING, "sender-trigger")
     assert mapping.inputs["batchSize"] == 3
@@ -328,7 +328,7 @@ def test_sender_environment_names_the_real_resources(dev):
     assert env["DEFAULT_SENDER_NAME"] == "Example (dev)"
     assert env["TEMPLATE_CACHE_TTL_SECONDS"] == "300"
     assert env["TRACKING_TTL_DAYS"] == "14"
-    assert env["MAX_SEND_RATE"] == "1"
+    assert env["MAX_SEND_RATE"] == "0.5"
     assert env["EVENT_BUS_NAME"] == dev.one(BUS).outputs["name"]  # for rejections only
     assert env["CLAIM_TIMEOUT_SECONDS"] == "1800"
     assert env["AMBIGUOUS_SEND_POLICY"] == "resend"
