@@ -5,17 +5,11 @@ Wired as ``handlers.email_sender.handler`` with ``ReportBatchItemFailures``; the
 infrastructure sets (:class:`~.core.environment.SenderEnvironment`).
 """
 
-import os
-
-from aws_lambda_powertools import Logger, Metrics
-
 from .batch import process_event
 from .core.environment import SenderEnvironment
+from .observability import observability
 
-powertools = SenderEnvironment.powertools(os.environ)
-logger = Logger(service=powertools.service_name)
-metrics = Metrics(namespace=powertools.metrics_namespace)
-metrics.set_default_dimensions(**powertools.metric_dimensions)
+logger, metrics = observability(SenderEnvironment)
 
 
 @metrics.log_metrics

@@ -6,17 +6,11 @@ environment the infrastructure sets (:class:`~.core.environment.FeedbackEnvironm
 record makes the invocation raise, so Lambda retries it and then the DLQ keeps it.
 """
 
-import os
-
-from aws_lambda_powertools import Logger, Metrics
-
 from .core.environment import FeedbackEnvironment
 from .feedback import process_event
+from .observability import observability
 
-powertools = FeedbackEnvironment.powertools(os.environ)
-logger = Logger(service=powertools.service_name)
-metrics = Metrics(namespace=powertools.metrics_namespace)
-metrics.set_default_dimensions(**powertools.metric_dimensions)
+logger, metrics = observability(FeedbackEnvironment)
 
 
 @metrics.log_metrics

@@ -7,18 +7,15 @@ Invoked by the alarms' Lambda action, or by hand:
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .aws.sending_switch import SendingSwitch
 from .core.brake import BrakeCommand, brake_command
 from .core.environment import BrakeEnvironment
 from .core.metrics import BRAKE_ENGAGED
+from .observability import observability
 
-powertools = BrakeEnvironment.powertools(os.environ)
-logger = Logger(service=powertools.service_name)
-metrics = Metrics(namespace=powertools.metrics_namespace)
-metrics.set_default_dimensions(**powertools.metric_dimensions)
+logger, metrics = observability(BrakeEnvironment)
 
 
 @metrics.log_metrics

@@ -6,17 +6,11 @@ take their service and namespace from the environment the infrastructure sets
 (:class:`~.core.environment.StatusEventsEnvironment`).
 """
 
-import os
-
-from aws_lambda_powertools import Logger, Metrics
-
 from .core.environment import StatusEventsEnvironment
+from .observability import observability
 from .status_stream import process_event
 
-powertools = StatusEventsEnvironment.powertools(os.environ)
-logger = Logger(service=powertools.service_name)
-metrics = Metrics(namespace=powertools.metrics_namespace)
-metrics.set_default_dimensions(**powertools.metric_dimensions)
+logger, metrics = observability(StatusEventsEnvironment)
 
 
 @metrics.log_metrics

@@ -5,17 +5,11 @@ Wired as ``handlers.stuck_sweep.handler``; the work lives in :mod:`.sweep`. Run 
 `aws lambda invoke --function-name <stuckSweepFunctionName> out.json`.
 """
 
-import os
-
-from aws_lambda_powertools import Logger, Metrics
-
 from .core.environment import SweepEnvironment
+from .observability import observability
 from .sweep import process_event
 
-powertools = SweepEnvironment.powertools(os.environ)
-logger = Logger(service=powertools.service_name)
-metrics = Metrics(namespace=powertools.metrics_namespace)
-metrics.set_default_dimensions(**powertools.metric_dimensions)
+logger, metrics = observability(SweepEnvironment)
 
 
 @metrics.log_metrics

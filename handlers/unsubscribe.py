@@ -16,7 +16,6 @@ import hashlib
 import os
 from datetime import UTC, datetime
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .aws.parameters import SigningKeys
@@ -32,11 +31,9 @@ from .core.unsubscribe_pages import (
     rejected_page,
 )
 from .core.unsubscribe_tokens import SignedToken, TokenRejected
+from .observability import observability
 
-powertools = UnsubscribeEnvironment.powertools(os.environ)
-logger = Logger(service=powertools.service_name)
-metrics = Metrics(namespace=powertools.metrics_namespace)
-metrics.set_default_dimensions(**powertools.metric_dimensions)
+logger, metrics = observability(UnsubscribeEnvironment)
 
 
 @functools.cache
