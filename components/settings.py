@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -46,7 +46,12 @@ MAX_STUCK_AFTER_MINUTES = 24 * 60
 
 
 class SettingsError(ValueError):
-    """Stack config is invalid. The message names every bad key and what it accepts."""
+    """Settings are invalid, from stack config or built in code. `problems` holds one line per
+    bad key (named as its config key) and what it accepts; the message lists them all."""
+
+    def __init__(self, problems: Sequence[str], *, source: str) -> None:
+        self.problems = tuple(problems)
+        super().__init__(f"invalid {source}:\n  " + "\n  ".join(self.problems))
 
 
 def _json_if_text(value: Any) -> Any:
@@ -91,6 +96,17 @@ class EngineSettings(BaseModel):
         frozen=True,
     )
 
+    if not TYPE_CHECKING:  # type checkers keep the field-by-field signature pydantic gives them
+
+        def __init__(self, /, **values: Any) -> None:
+            # pydantic's ValidationError is a multi-line report per error with links; a program
+            # that builds its settings in code gets the lines stack config gets instead.
+            # (model_validate, and so from_config, goes through here too.)
+            try:
+                super().__init__(**values)
+            except ValidationError as error:
+                raise SettingsError(_problems(error), source="EngineSettings") from None
+
     # --- Senders and identities -------------------------------------------------------------
     default_sender_email: str = Field(
         description="From address used when neither the request nor the template names one."
@@ -115,10 +131,10 @@ class EngineSettings(BaseModel):
 
     # --- Names ------------------------------------------------------------------------------
     event_bus_name: str | None = Field(
-        None, description="Name of the custom EventBridge bus. Unset: `sesmailengine-<stack>`."
+        None, description="Name of the custom EventBridge bus. Unset: `<engine name>-<stack>`."
     )
     configuration_set_name: str | None = Field(
-        None, description="Name of the SES configuration set. Unset: `sesmailengine-<stack>`."
+        None, description="Name of the SES configuration set. Unset: `<engine name>-<stack>`."
     )
     status_event_source: str = Field(
         DEFAULT_STATUS_EVENT_SOURCE,
@@ -591,31 +607,44 @@ class EngineSettings(BaseModel):
             if bare in known:
                 raw[bare] = value
             else:
+                # Not passed on: the model would accept a Python name (batch_size) as a key.
                 unknown.append(bare)
-        problems = [
-            f"{prefix}{key}: unknown setting (known: {', '.join(sorted(known))})"
-            for key in sorted(unknown)
-        ]
+        unknown_problems = [_unknown_setting(key) for key in sorted(unknown)]
         try:
-            settings = cls.model_validate(raw)
-        except ValidationError as exc:
-            problems.extend(_describe(error) for error in exc.errors())
-            settings = None
-        if problems:
-            raise SettingsError("invalid stack config:\n  " + "\n  ".join(problems))
-        assert settings is not None
+            settings = cls(**raw)
+        except SettingsError as error:
+            problems = [*unknown_problems, *error.problems]
+            raise SettingsError(problems, source="stack config") from None
+        if unknown_problems:
+            raise SettingsError(unknown_problems, source="stack config")
         return settings
 
 
+def _problems(error: ValidationError) -> list[str]:
+    """One line per problem: unknown keys first (sorted), then the rest in field order."""
+    errors = error.errors()
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    return [_unknown_setting(key) for key in unknown] + [
+        _describe(e) for e in errors if e["type"] != "extra_forbidden"
+    ]
+
+
+def _unknown_setting(key: str) -> str:
+    known = ", ".join(sorted(EngineSettings.config_keys()))
+    return f"{CONFIG_NAMESPACE}:{key}: unknown setting (known: {known})"
+
+
 def _describe(error: Mapping[str, Any]) -> str:
-    location = ".".join(str(part) for part in error["loc"])
-    key = f"{CONFIG_NAMESPACE}:{location}" if location else "stack config"
     message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:
+        # A rule across settings: its message names the keys it involves.
+        return message
+    first, *rest = (str(part) for part in error["loc"])
+    # Settings built in code may use Python names: report the config key either way.
+    key = to_camel(first) if first in EngineSettings.model_fields else first
     if error["type"] == "missing":
         message = "required, and not set"
-    elif error["type"] == "extra_forbidden":
-        message = "unknown setting"
-    return f"{key}: {message}"
+    return f"{CONFIG_NAMESPACE}:{'.'.join([key, *rest])}: {message}"
 
 
 def stack_config() -> dict[str, Any]:

@@ -113,9 +113,59 @@ def test_defaults_are_the_documented_ones():
     assert settings.queue_visibility_timeout_seconds == 6 * settings.sender_timeout_seconds
 
 
-def test_programs_that_import_the_component_get_the_same_validation():
-    with pytest.raises(ValueError, match="from 2 to 1000"):
-        EngineSettings(default_sender_email="noreply@example.com", maximum_concurrency=1)
+def test_settings_built_in_code_raise_a_settings_error_with_one_line_per_problem():
+    # GIVEN a program that builds its settings in code, with two bad values
+    # WHEN they are built
+    with pytest.raises(SettingsError) as raised:
+        EngineSettings(
+            default_sender_email="noreply@example.com", maximum_concurrency=1, max_send_rate=-1
+        )
+
+    # THEN the error is not pydantic's: each problem is one line naming the config key
+    assert raised.value.problems == (
+        "sesmailengine:maximumConcurrency: AWS requires SQS maximum concurrency from 2 to "
+        "1000, got 1",
+        "sesmailengine:maxSendRate: Input should be greater than or equal to 0",
+    )
+    assert str(raised.value).splitlines()[1:] == [
+        f"  {problem}" for problem in raised.value.problems
+    ]
+    assert "pydantic" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("in_code", "in_stack_config"),
+    [
+        ({"max_send_rate": -1}, {"maxSendRate": "-1"}),
+        (
+            {"maximumConcurrency": 1, "batch_size": 11},
+            {"maximumConcurrency": "1", "batchSize": "11"},
+        ),
+        ({"batch_size": "ten"}, {"batchSize": "ten"}),
+        ({"allowed_source_accounts": ["12345"]}, {"allowedSourceAccounts": '["12345"]'}),
+        ({"sending_domain": "other.example"}, {"sendingDomain": "other.example"}),
+        ({"batchSzie": 5, "log_retention_days": 2}, {"batchSzie": "5", "logRetentionDays": "2"}),
+    ],
+)
+def test_settings_built_in_code_and_from_stack_config_report_identical_problems(
+    in_code, in_stack_config
+):
+    # GIVEN the same mistakes made in code (Python or config names) and in stack config
+    with pytest.raises(SettingsError) as from_code:
+        EngineSettings(default_sender_email="noreply@example.com", **in_code)
+    with pytest.raises(SettingsError) as from_config:
+        settings_with(**in_stack_config)
+
+    # WHEN their problems are compared
+    # THEN they are the same lines
+    assert from_code.value.problems == from_config.value.problems
+    assert from_code.value.problems
+
+
+def test_settings_built_in_code_without_the_required_sender_say_so():
+    with pytest.raises(SettingsError) as raised:
+        EngineSettings()
+    assert raised.value.problems == ("sesmailengine:defaultSenderEmail: required, and not set",)
 
 
 def test_readme_documents_every_config_key_with_its_default():
