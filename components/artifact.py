@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -32,6 +33,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+import pulumi
 
 # Lambda's architecture names and the pip platform whose wheels run there. manylinux2014
 # (glibc 2.17) wheels load on every Python runtime Lambda offers (Amazon Linux 2 and 2023).
@@ -59,6 +62,16 @@ _PIP_INSTALL_DIRS = ("bin",)
 _PIP_INSTALL_FILES = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
 
 _PIP_STDERR_LINES = 15
+
+PIP_TIMEOUT_SECONDS = 10
+"""Seconds pip waits on a silent connection to the package index (``PIP_TIMEOUT`` overrides)."""
+PIP_RETRIES = 2
+"""Retries of each request to the index (``PIP_RETRIES`` overrides). pip's own defaults (15 s,
+5 retries with backoff) keep a dead index silent for minutes, which looks like a hang."""
+# pip's warning before each retry: "... after connection broken by '<error>': /simple/boto3/".
+_CONNECTION_BROKEN = re.compile(
+    r"after connection broken by '(?P<reason>.*)': (?P<path>/\S*)$", re.M
+)
 
 HANDLERS_PACKAGE = "sesmailengine.handlers"
 """Zipped as ``handlers/`` at the archive root: Lambda imports it under that name."""
@@ -188,12 +201,20 @@ def _cached_layer(requirements: Path, architecture: str, python_version: str, ca
     target = cache / "layers" / f"layer-{architecture}-py{python_version}-{key[:16]}.zip"
     if target.is_file():
         return target
+    pip = _PipNetwork.from_environment()
+    # pip runs quietly for a minute or so: say beforehand what it does and where it puts it.
+    pulumi.log.info(
+        f"sesmailengine: building the Lambda layer for {architecture} / Python {python_version} "
+        f"({PIP_PLATFORMS[architecture]}): pip installs {requirements} from {pip.index} "
+        f"({pip.limits}) into {target}; later runs reuse it"
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as scratch:
         site = Path(scratch) / "python"
-        _pip_install(requirements, site, architecture, python_version)
+        _pip_install(requirements, site, architecture, python_version, pip)
         _strip_install_metadata(site)
         _write_atomically(target, _deterministic_zip(_tree_entries(site, prefix="python")))
+    pulumi.log.info(f"sesmailengine: built {target} ({target.stat().st_size / 1e6:.1f} MB)")
     return target
 
 
@@ -220,7 +241,33 @@ def _write_atomically(target: Path, data: bytes) -> None:
         staged.unlink(missing_ok=True)
 
 
-def _pip_install(requirements: Path, target: Path, architecture: str, python_version: str) -> None:
+@dataclass(frozen=True)
+class _PipNetwork:
+    """How pip reaches the package index: the caller's environment, with our timeout and
+    retries unless it sets its own."""
+
+    environment: dict[str, str]
+
+    @classmethod
+    def from_environment(cls) -> _PipNetwork:
+        defaults = {"PIP_TIMEOUT": str(PIP_TIMEOUT_SECONDS), "PIP_RETRIES": str(PIP_RETRIES)}
+        return cls({**defaults, **os.environ})
+
+    @property
+    def index(self) -> str:
+        return self.environment.get("PIP_INDEX_URL") or (
+            "pip's configured index (PyPI unless pip.conf names another)"
+        )
+
+    @property
+    def limits(self) -> str:
+        timeout, retries = self.environment["PIP_TIMEOUT"], self.environment["PIP_RETRIES"]
+        return f"timeout {timeout} s, {retries} retries"
+
+
+def _pip_install(
+    requirements: Path, target: Path, architecture: str, python_version: str, pip: _PipNetwork
+) -> None:
     # --no-deps is safe because requirements.txt is a full lock (the tests check it), and it
     # keeps pip from resolving anything the lock does not name.
     command = [
@@ -246,15 +293,30 @@ def _pip_install(requirements: Path, target: Path, architecture: str, python_ver
         "--requirement",
         str(requirements),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-_PIP_STDERR_LINES:])
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=pip.environment
+    )
+    if result.returncode == 0:
+        return
+    tail = "\n".join(result.stderr.strip().splitlines()[-_PIP_STDERR_LINES:])
+    target_platform = (
+        f"Lambda {architecture} / Python {python_version} (platform "
+        f"{PIP_PLATFORMS[architecture]}, exit code {result.returncode})"
+    )
+    broken = list(_CONNECTION_BROKEN.finditer(result.stderr))
+    if broken:
         raise ArtifactBuildError(
-            f"pip could not install {requirements} for Lambda {architecture} / Python "
-            f"{python_version} (platform {PIP_PLATFORMS[architecture]}, exit code "
-            f"{result.returncode}). Is PyPI reachable, and does every pinned package publish a "
-            f"wheel for that platform? pip said:\n{tail}"
+            f"pip could not reach the package index {pip.index} after "
+            f"{pip.environment['PIP_RETRIES']} retries (timeout {pip.environment['PIP_TIMEOUT']}"
+            f" s), building the layer for {target_platform}: {broken[-1]['reason']} (fetching "
+            f"{broken[-1]['path']}). Check the network, a proxy, PIP_INDEX_URL or pip.conf. pip "
+            f"said:\n{tail}"
         )
+    raise ArtifactBuildError(
+        f"pip could not install {requirements} for {target_platform}. Is the package index "
+        f"({pip.index}) reachable, and does every pinned package publish a wheel for that "
+        f"platform? pip said:\n{tail}"
+    )
 
 
 def _strip_install_metadata(site: Path) -> None:

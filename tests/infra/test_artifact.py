@@ -12,9 +12,11 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
@@ -480,6 +482,64 @@ def test_a_failing_pip_raises_an_error_naming_the_platform_and_leaves_no_partial
     assert "manylinux2014_aarch64" in message
     assert "No matching distribution" in message or "Could not find a version" in message
     assert list((tmp_path / "layers").iterdir()) == []
+
+
+@pytest.fixture
+def dead_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A package index nobody listens on, and an empty pip cache, so pip must reach it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    index = f"http://127.0.0.1:{port}/simple"
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+    for name in ("PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_TIMEOUT", "PIP_RETRIES"):
+        monkeypatch.delenv(name, raising=False)
+    return index
+
+
+def logged(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> str:
+    """What pulumi.log wrote: to stderr outside a Pulumi program, to the root logger under
+    mocks (an earlier test in this worker may have installed them)."""
+    return capsys.readouterr().err + caplog.text
+
+
+def test_an_unreachable_package_index_fails_the_build_with_an_error_naming_it(
+    dead_index: str, tmp_path: Path
+) -> None:
+    # GIVEN a package index that refuses connections
+    # WHEN a layer is built
+    with pytest.raises(ArtifactBuildError) as raised:
+        build_lambda_artifacts("arm64", "3.12", cache_dir=tmp_path / "cache")
+
+    # THEN pip gave up after its few retries, and the error says the index is the problem
+    message = str(raised.value)
+    assert f"pip could not reach the package index {dead_index}" in message
+    assert "Connection refused" in message
+    assert "after 2 retries" in message
+    assert list((tmp_path / "cache" / "layers").iterdir()) == []
+
+
+def test_building_a_layer_logs_what_is_built_from_where_and_into_which_cache(
+    dead_index: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # GIVEN an empty cache
+    caplog.set_level(logging.INFO)
+
+    # WHEN a layer is built (here failing, as the index is unreachable)
+    with pytest.raises(ArtifactBuildError):
+        build_lambda_artifacts("arm64", "3.12", cache_dir=tmp_path / "cache")
+
+    # THEN a line said beforehand what pip builds, for which platform, from where and where to
+    output = logged(capsys, caplog)
+    assert "building the Lambda layer for arm64 / Python 3.12 (manylinux2014_aarch64)" in output
+    assert f"from {dead_index}" in output
+    assert "timeout 10 s, 2 retries" in output
+    assert str(tmp_path / "cache" / "layers") in output
 
 
 # --- Where things are -----------------------------------------------------------------------
