@@ -147,6 +147,32 @@ def test_png_screenshots_at_desktop_and_mobile_width(root: Path, tmp_path: Path)
     assert sizes == {"login-code-desktop.png": 1024, "login-code-mobile.png": 375}
 
 
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # IHDR
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
+def test_png_captures_the_whole_of_a_long_email(root: Path, tmp_path: Path):
+    # GIVEN a newsletter with twelve articles, far longer than one screen
+    sample = json.loads((root / "newsletter" / "metadata.json").read_text())["sampleData"]
+    article = {"title": "A story", "summary": "What happened.", "url": "https://x.example/a"}
+    data = {**sample, "articles": [article] * 12}
+    # WHEN it is previewed as PNG
+    files = write_preview(root, "newsletter", tmp_path, data, png=True)
+    # THEN each screenshot is as tall as the page, down to the footer
+    heights = {shot.name: png_size(shot)[1] for shot in files.screenshots}
+    assert all(height > 1600 for height in heights.values()), heights
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
+def test_png_of_a_short_email_is_not_padded_to_a_fixed_height(root: Path, tmp_path: Path):
+    files = write_preview(root, "login-code", tmp_path, png=True)
+    desktop = next(shot for shot in files.screenshots if shot.name.endswith("-desktop.png"))
+    assert 400 < png_size(desktop)[1] < 1600
+
+
 # --- push, history, rollback ---------------------------------------------------------------
 
 

@@ -3,12 +3,14 @@ files, and with headless Chromium to PNG screenshots at desktop and mobile width
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape, unescape
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,18 @@ PREVIEW_BRAND = Brand(
 )
 PREVIEW_UNSUBSCRIBE_URL = "https://unsubscribe.example.com/?token=preview"
 SCREEN_WIDTHS = {"desktop": 1024, "mobile": 375}
+MAX_SCREENSHOT_HEIGHT = 20000
+"""Far beyond any real email: a longer page (a runaway loop) is cut there, not captured whole."""
+_EVALUATE_PAGE = """<!DOCTYPE html><html><body style="margin: 0">
+<iframe scrolling="no" style="display: block; border: 0; width: {width}px; height: 1px"
+ srcdoc="{srcdoc}"></iframe>
+<script>
+addEventListener("load", () => {{
+  const result = (document => ({expression}))(window.frames[0].document);
+  document.body.setAttribute("data-evaluated", String(result));
+}});
+</script></body></html>"""
+_EVALUATED = re.compile(r'data-evaluated="([^"]*)"')
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_HINT = (
     "PNG screenshots need headless Chromium; install it with `sudo apt-get install chromium` "
@@ -103,8 +117,45 @@ def write_preview(
     return PreviewFiles(name, html_path, text_path, tuple(shots))
 
 
-def screenshot(chromium: str, html: Path, out: Path, width: int, height: int = 1600) -> None:
-    """A PNG of `html` at `width` CSS pixels, taken by headless Chromium (network off)."""
+def screenshot(chromium: str, html: Path, out: Path, width: int) -> None:
+    """A PNG of the whole of `html` at `width` CSS pixels, taken by headless Chromium (network
+    off): as tall as the page, measured first at that width (at most MAX_SCREENSHOT_HEIGHT)."""
+    height = min(page_height(chromium, html, width), MAX_SCREENSHOT_HEIGHT)
+    _run_chromium(chromium, html, width, height, f"--screenshot={out}")
+    if not out.is_file():
+        raise TemplateToolError(f"Chromium wrote no screenshot of {html.name}")
+
+
+def page_height(chromium: str, html: Path, width: int) -> int:
+    """The height in CSS pixels of `html` laid out at `width`, once its images have loaded."""
+    height = evaluate(
+        chromium, html.read_text(encoding="utf-8"), width, "document.documentElement.scrollHeight"
+    )
+    if not height.isdigit():
+        raise TemplateToolError(f"Chromium could not measure the height of {html.name}")
+    return int(height)
+
+
+def evaluate(chromium: str, html: str, width: int, expression: str) -> str:
+    """What the JavaScript `expression` gives, as a string, once headless Chromium has laid out
+    `html` at `width` CSS pixels and loaded its images (network off); `document` is the email's.
+
+    The email is in an iframe of exactly that width (Chromium's `--dump-dom` window has a
+    minimum width), 1 px high so the document is as tall as its content, never the window."""
+    page = _EVALUATE_PAGE.format(
+        width=width, srcdoc=escape(html, quote=True), expression=expression
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "evaluate.html"
+        path.write_text(page, encoding="utf-8")
+        dom = _run_chromium(chromium, path, width, 600, "--dump-dom")
+    found = _EVALUATED.search(dom)
+    if found is None:
+        raise TemplateToolError(f"Chromium did not evaluate {expression!r}")
+    return unescape(found.group(1))
+
+
+def _run_chromium(chromium: str, html: Path, width: int, height: int, action: str) -> str:
     with tempfile.TemporaryDirectory() as profile:
         command = [
             chromium,
@@ -118,13 +169,14 @@ def screenshot(chromium: str, html: Path, out: Path, width: int, height: int = 1
             "--proxy-server=127.0.0.1:9",  # remote images are not fetched
             "--proxy-bypass-list=<-loopback>",
             f"--window-size={width},{height}",
-            f"--screenshot={out}",
+            action,
             html.resolve().as_uri(),
         ]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
             raise TemplateToolError(f"Chromium took too long to render {html.name}") from None
-    if result.returncode != 0 or not out.is_file():
+    if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise TemplateToolError(f"Chromium could not screenshot {html.name}: {' '.join(detail)}")
+        raise TemplateToolError(f"Chromium could not render {html.name}: {' '.join(detail)}")
+    return result.stdout
