@@ -5,7 +5,7 @@ One pass per batch, each phase batched where AWS allows it:
 1. parse every record (pydantic, once, at the edge);
 2. collapse records that share an ``emailId`` (the first one wins, the others are consumed);
 3. look up every recipient in the suppression list (one ``BatchGetItem``);
-4. load templates (compiled-template cache) and render;
+4. load templates (compiled-template cache) and render; check attachments (sizes only);
 5. claim every ``emailId`` (one ``TransactWriteItems``, a condition per item); invalid and
    suppressed requests are written straight to ``failed`` / ``suppressed`` in the same call;
 6. send concurrently on a small thread pool, paced by the ``MAX_SEND_RATE`` token bucket;
@@ -42,6 +42,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from .aws import clients
+from .aws.attachments import AttachmentStore
 from .aws.events import EventPublisher
 from .aws.parameters import SigningKey
 from .aws.queue import RecordQueue
@@ -50,6 +51,7 @@ from .aws.suppression import SuppressionList
 from .aws.templates import TemplateStore
 from .aws.tracking import TrackingTable
 from .core.addresses import redact_addresses
+from .core.attachments import AttachmentContent, message_size, oversize_reason
 from .core.backoff import retry_delay
 from .core.brand import engine_variables
 from .core.compose import OutgoingEmail, compose
@@ -96,6 +98,9 @@ class Adapters:
             settings.template_bucket, settings.template_cache_ttl_seconds
         )
         self.ses = SesSender(settings.configuration_set)
+        self.attachments = (
+            AttachmentStore(settings.attachment_bucket) if settings.attachment_bucket else None
+        )
         self.rate = TokenBucket(settings.max_send_rate)
         self.queue = RecordQueue(settings.email_dead_letter_queue_url)
         self.rejections = EventPublisher(
@@ -278,6 +283,7 @@ class BatchRun:
         self._check_suppression()
         self._load_templates()
         self._render()
+        self._check_attachments()
         self._claim()
         self._send()
         self._finish()
@@ -395,6 +401,30 @@ class BatchRun:
             finally:
                 self.render_ms.append((time.perf_counter() - started) * 1000)
 
+    def _check_attachments(self) -> None:
+        """What SES would refuse about an email's attachments fails it before the claim: an
+        object missing from the attachment bucket, or a message over SES's size limit. Only
+        sizes are read here; the content is read when the email is sent."""
+        for item in self._open(Status.PROCESSING):
+            assert item.request is not None and item.email is not None
+            if not item.request.attachments:
+                continue
+            if self.adapters.attachments is None:
+                item.fail("attachments are not enabled: ATTACHMENT_BUCKET is not set")
+                continue
+            try:
+                sizes = [self.adapters.attachments.size(a.key) for a in item.request.attachments]
+            except NotFound as error:
+                item.fail(str(error))
+                continue
+            except Exception as error:
+                self._retry(item, error)
+                continue
+            body = (item.email.subject, item.email.html, item.email.text)
+            too_large = oversize_reason(message_size(body, sizes))
+            if too_large:
+                item.fail(too_large)
+
     def _unsubscribe(
         self, item: Item, now: datetime
     ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
@@ -502,22 +532,35 @@ class BatchRun:
                 item.ses_message_id = result
             elif isinstance(result, Rejected):
                 item.fail(f"rejected by SES: {result}")
+            elif isinstance(result, NotFound):  # an attachment deleted since it was checked
+                item.fail(str(result))
             else:
                 self._retry(item, result)
 
     def _send_one(self, item: Item) -> str | Exception:
         """Runs on a pool thread: returns the message id or the error, never raises."""
         assert item.email is not None
+        try:
+            attachments = self._read_attachments(item)
+        except Exception as error:
+            return error
         self.adapters.rate.acquire()
         if self.remaining_ms is not None and self.remaining_ms() < DEADLINE_MARGIN_MS:
             return TransientError("not enough time left before the Lambda timeout")
         started = time.perf_counter()
         try:
-            return self.adapters.ses.send(item.email)
+            return self.adapters.ses.send(item.email, attachments)
         except Exception as error:
             return error
         finally:
             self.ses_ms.append((time.perf_counter() - started) * 1000)
+
+    def _read_attachments(self, item: Item) -> list[AttachmentContent]:
+        references = item.request.attachments if item.request else []
+        if not references:
+            return []
+        assert self.adapters.attachments is not None  # else _check_attachments failed the email
+        return [self.adapters.attachments.read(reference) for reference in references]
 
     def _finish(self) -> None:
         items = [item for item in self.items if item.claimed]

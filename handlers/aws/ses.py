@@ -1,13 +1,14 @@
-"""Sending through SESv2 ``SendEmail`` (Simple content: subject, HTML and text parts, and custom
-headers such as ``List-Unsubscribe``)."""
+"""Sending through SESv2 ``SendEmail`` (Simple content: subject, HTML and text parts, custom
+headers such as ``List-Unsubscribe``, and attachments)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..core.attachments import AttachmentContent
 from ..core.compose import OutgoingEmail
 from ..core.errors import Rejected
 from . import clients
@@ -24,7 +25,9 @@ class SesSender:
         self.configuration_set = configuration_set
         self._client = client
 
-    def request(self, email: OutgoingEmail) -> dict[str, Any]:
+    def request(
+        self, email: OutgoingEmail, attachments: Sequence[AttachmentContent] = ()
+    ) -> dict[str, Any]:
         """The SendEmail parameters for ``email``."""
         params: dict[str, Any] = {
             "FromEmailAddress": email.from_header,
@@ -47,12 +50,24 @@ class SesSender:
             ]
         if email.reply_to:
             params["ReplyToAddresses"] = list(email.reply_to)
+        if attachments:
+            params["Content"]["Simple"]["Attachments"] = [
+                {
+                    "RawContent": attachment.content,
+                    "FileName": attachment.filename,
+                    "ContentType": attachment.content_type,
+                    "ContentDisposition": "ATTACHMENT",
+                    # SES's default, SEVEN_BIT, would mangle binary files.
+                    "ContentTransferEncoding": "BASE64",
+                }
+                for attachment in attachments
+            ]
         return params
 
-    def send(self, email: OutgoingEmail) -> str:
+    def send(self, email: OutgoingEmail, attachments: Sequence[AttachmentContent] = ()) -> str:
         """The SES message id; raises Throttled, Rejected, TransientError or the unexpected."""
         try:
-            response = self._client().send_email(**self.request(email))
+            response = self._client().send_email(**self.request(email, attachments))
         except ClientError as error:
             if error_code(error) in _REJECTED_CODES:
                 raise Rejected(f"{error_code(error)}: {error_message(error)}") from None

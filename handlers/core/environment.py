@@ -174,6 +174,12 @@ class SenderEnvironment(FunctionEnvironment):
     template_bucket: str = Field(
         alias="TEMPLATE_BUCKET", description="Bucket holding `templates/{name}/...`."
     )
+    attachment_bucket: str | None = Field(
+        None,
+        alias="ATTACHMENT_BUCKET",
+        description="Bucket the objects named in `detail.attachments` are read from; unset: "
+        "a request with attachments fails.",
+    )
     configuration_set: ConfigurationSet
     event_bus_name: EventBusName
     status_event_source: StatusEventSource = DEFAULT_STATUS_EVENT_SOURCE

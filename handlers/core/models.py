@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from .addresses import check_address, check_header_text
+from .attachments import MAX_ATTACHMENTS, blocked_extension
 from .events import EMAIL_REQUEST
 from .nesting import MAX_NESTING_DEPTH, deeper_than, loads_bounded
 from .tags import MAX_CALLER_TAGS, RESERVED_TAGS, TAG_PATTERN
@@ -36,6 +37,15 @@ TEMPLATE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 METADATA_MAX_BYTES = 4096
 MAX_REPLY_TO = 50
 MAX_SUBJECT_LENGTH = 998
+# S3's "safe characters" for object keys, '/' only between non-empty segments.
+ATTACHMENT_KEY_PATTERN = re.compile(r"[A-Za-z0-9!_.*'()-]+(?:/[A-Za-z0-9!_.*'()-]+)*")
+MAX_ATTACHMENT_KEY_LENGTH = 1024  # S3's limit
+MAX_FILENAME_LENGTH = 255  # SESv2's FileName
+# RFC 6838 type/subtype, without parameters; SESv2's ContentType takes at most 78 characters.
+CONTENT_TYPE_PATTERN = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+)
+MAX_CONTENT_TYPE_LENGTH = 78
 
 
 def _one_or_many(value: Any) -> Any:
@@ -79,6 +89,46 @@ class SenderOverride(BaseModel):
     name: Annotated[HeaderText, Field(max_length=256)] | None = None
 
 
+def _safe_key(key: str) -> str:
+    if not ATTACHMENT_KEY_PATTERN.fullmatch(key):
+        raise ValueError(
+            "must be an S3 key of ASCII letters, digits and !_.*'()- in '/'-separated segments"
+        )
+    if any(segment in (".", "..") for segment in key.split("/")):
+        raise ValueError("must not contain '.' or '..' segments")
+    return key
+
+
+def _plain_filename(filename: str) -> str:
+    check_header_text(filename, "filename")
+    if "/" in filename or "\\" in filename:
+        raise ValueError("must be a file name, without '/' or '\\'")
+    if not filename.strip(". "):
+        raise ValueError("must name a file")
+    extension = blocked_extension(filename)
+    if extension:
+        raise ValueError(f"file type {extension} is blocked by SES")
+    return filename
+
+
+class AttachmentReference(BaseModel):
+    """One of ``attachments``: an object of the attachment bucket and how to present it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
+
+    key: Annotated[
+        str, Field(min_length=1, max_length=MAX_ATTACHMENT_KEY_LENGTH), AfterValidator(_safe_key)
+    ]
+    filename: Annotated[
+        str, Field(min_length=1, max_length=MAX_FILENAME_LENGTH), AfterValidator(_plain_filename)
+    ]
+    content_type: Annotated[
+        str,
+        Field(max_length=MAX_CONTENT_TYPE_LENGTH),
+        matching(CONTENT_TYPE_PATTERN, "a MIME type such as application/pdf"),
+    ] = Field(alias="contentType")
+
+
 class EmailRequest(BaseModel):
     """The ``detail`` of an ``Email Request`` event (SESMailEngine's published schema)."""
 
@@ -104,6 +154,9 @@ class EmailRequest(BaseModel):
     )
     metadata: Annotated[dict[str, Any], Nested] | None = None
     tags: Annotated[dict[str, str], BeforeValidator(_none_is_empty)] = Field(default_factory=dict)
+    attachments: Annotated[
+        list[AttachmentReference], BeforeValidator(lambda value: [] if value is None else value)
+    ] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
     @field_validator("metadata")
     @classmethod

@@ -9,8 +9,9 @@ fault answers it. A request is attributed to the entry point whose ``handler`` i
 code made it; requests the tests make to arrange or observe moto are ignored.
 
 Each request becomes the IAM actions AWS authorizes it with, on a resource label:
-``TransactWriteItems`` needs the action of each item it carries (``UpdateItem``...), a
-``GetObject`` answered ``NoSuchKey`` needed ``s3:ListBucket`` (without it S3 answers 403).
+``TransactWriteItems`` needs the action of each item it carries (``UpdateItem``...),
+``HeadObject`` needs ``s3:GetObject``, a ``GetObject`` or ``HeadObject`` answered as missing
+needed ``s3:ListBucket`` (without it S3 answers 403).
 At the end the trace is written as JSON to ``$SESMAIL_CALL_TRACE``.
 """
 
@@ -41,6 +42,8 @@ _SQS_BATCHES = {
     "DeleteMessageBatch": "DeleteMessage",
     "SendMessageBatch": "SendMessage",
 }
+_S3_ACTIONS = {"HeadObject": "GetObject"}
+"""S3 authorizes these requests with another action."""
 _TRANSACTION_ITEMS = {
     "Update": "UpdateItem",
     "Put": "PutItem",
@@ -79,6 +82,8 @@ def required_actions(service: str, operation: str, params: dict[str, Any]) -> se
     """What IAM checks for one request of `operation` (`service`: the signing name)."""
     if service == "sqs":
         return {(f"sqs:{_SQS_BATCHES.get(operation, operation)}", service)}
+    if service == "s3":
+        return {(f"s3:{_S3_ACTIONS.get(operation, operation)}", service)}
     if service != "dynamodb":
         return {(f"{service}:{operation}", service)}
     if operation == "TransactWriteItems":
@@ -104,8 +109,8 @@ def _before_request(model: Any, params: dict[str, Any], **_: Any) -> None:
 
 def _after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
     entry = _entry_point()
-    missing = parsed.get("Error", {}).get("Code") == "NoSuchKey"
-    if entry is not None and model.name == "GetObject" and missing:
+    missing = parsed.get("Error", {}).get("Code") in ("NoSuchKey", "404")
+    if entry is not None and model.name in ("GetObject", "HeadObject") and missing:
         actions[entry].add(("s3:ListBucket", "s3"))
 
 

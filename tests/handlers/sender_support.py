@@ -9,6 +9,7 @@ Requests are observed with botocore event hooks on the clients from the handler'
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -342,7 +343,7 @@ def _observe(state: Aws, clients: Any) -> None:
         state.calls.append(model.name)
 
     def capture(params: dict[str, Any], **_: Any) -> None:
-        state.send_requests.append(json.loads(json.dumps(params)))
+        state.send_requests.append(json.loads(json.dumps(params, default=_base64)))
 
     def intercept(params: dict[str, Any], **_: Any) -> Any:
         body = json.loads(params["body"])
@@ -357,6 +358,13 @@ def _observe(state: Aws, clients: Any) -> None:
     ses = clients.client("sesv2").meta.events
     ses.register("provide-client-params.sesv2.SendEmail", capture)
     ses.register("before-call.sesv2.SendEmail", intercept)
+
+
+def _base64(value: Any) -> str:
+    """Blobs (attachments' ``RawContent``) as the JSON request carries them."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 class _Response:
