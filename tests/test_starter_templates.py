@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
+import css_inline
 import pytest
 from sesmailengine.handlers.core.brand import Brand
 
 from sesmail.templates.folders import template_names
-from sesmail.templates.preview import PREVIEW_UNSUBSCRIBE_URL, render_template
+from sesmail.templates.preview import (
+    PREVIEW_UNSUBSCRIBE_URL,
+    evaluate,
+    find_chromium,
+    render_template,
+)
 from sesmail.templates.validate import validate_template
 
 ROOT = Path(__file__).resolve().parents[1] / "templates"
@@ -136,3 +144,162 @@ def test_brand_colours_reach_buttons_and_links():
     assert (
         "Reset your Acme password" in render_template(ROOT, "password-reset", brand=brand).subject
     )
+
+
+# --- colour contrast (WCAG 2.x) ---------------------------------------------------------------
+
+WCAG_AA = 4.5
+DARK_MODE_BLOCK = "@media (prefers-color-scheme: dark) {"
+VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr"}
+HEX_COLOUR = re.compile(r"^#([0-9a-f]{3}|[0-9a-f]{6})$")
+CARD_CLASSES = {"body", "wrapper", "wrapper-cell", "container", "card"}
+"""The classes around the body text of the card (layout only: no muted or footer text)."""
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.x relative luminance of a `#rgb` / `#rrggbb` colour."""
+    assert HEX_COLOUR.match(colour), f"not a hex colour: {colour}"
+    digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(foreground: str, background: str) -> float:
+    lighter, darker = sorted(map(relative_luminance, (foreground, background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def dark_mode_css(html: str) -> str:
+    """The rules inside the layout's `prefers-color-scheme: dark` media query."""
+    start = html.index(DARK_MODE_BLOCK) + len(DARK_MODE_BLOCK)
+    depth, end = 1, start
+    while depth:
+        depth += {"{": 1, "}": -1}.get(html[end], 0)
+        end += 1
+    return html[start : end - 1]
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    tag: str
+    """The element the text is in."""
+    colour: str
+    background: str
+    classes: frozenset[str]
+    """Classes of the element and its ancestors."""
+
+
+class VisibleText(HTMLParser):
+    """Every visible text of the body with the colour it is drawn in and the background behind
+    it, from the style attributes (the CSS is inlined, so they hold the cascade's result)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[tuple[str, dict[str, str], set[str]]] = []
+        self.texts: list[Text] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in VOID_ELEMENTS:
+            return
+        values = dict(attrs)
+        style = {}
+        for declaration in (values.get("style") or "").split(";"):
+            name, _, value = declaration.partition(":")
+            if value:
+                style[name.strip()] = value.replace("!important", "").strip().lower()
+        self.open.append((tag, style, set((values.get("class") or "").split())))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.open and self.open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        tags = [tag for tag, _, _ in self.open]
+        if not data.strip() or "body" not in tags or "title" in tags:
+            return
+        styles = [style for _, style, _ in reversed(self.open)]
+        if any(style.get("display") == "none" for style in styles):
+            return
+        colour = next(style["color"] for style in styles if "color" in style)
+        background = next(s["background-color"] for s in styles if "background-color" in s)
+        classes = frozenset().union(*(classes for _, _, classes in self.open))
+        self.texts.append(Text(data.strip(), tags[-1], colour, background, classes))
+
+
+def as_seen(html: str, dark: bool) -> list[Text]:
+    """The texts of an inlined email as a client without (or with) dark mode draws them."""
+    if dark:
+        html = css_inline.inline(html, extra_css=dark_mode_css(html))
+    parser = VisibleText()
+    parser.feed(html)
+    return parser.texts
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("name", STARTERS)
+def test_every_text_reaches_wcag_aa_contrast_in_light_and_dark_mode(name, dark):
+    # GIVEN a starter rendered with its sample data and the default brand colours
+    texts = as_seen(render_template(ROOT, name).html, dark)
+    # THEN every visible text, the footer and its links included, is at least 4.5:1
+    assert any("footer" in text.classes for text in texts)
+    poor = [
+        (
+            text.text[:40],
+            text.colour,
+            text.background,
+            round(contrast(text.colour, text.background), 2),
+        )
+        for text in texts
+        if contrast(text.colour, text.background) < WCAG_AA
+    ]
+    assert poor == []
+
+
+@pytest.mark.parametrize("name", ["newsletter", "password-reset"])
+def test_the_dark_mode_footer_is_dimmer_than_the_body_text(name):
+    # GIVEN a starter as a dark-mode client draws it
+    texts = as_seen(render_template(ROOT, name).html, dark=True)
+    body = [text for text in texts if text.tag == "p" and text.classes <= CARD_CLASSES]
+    footer = [text for text in texts if "footer" in text.classes]
+    assert body and footer
+    # THEN every footer text (paragraphs and links) is dimmer than every body paragraph
+    dimmest_body = min(relative_luminance(text.colour) for text in body)
+    assert [text for text in footer if relative_luminance(text.colour) >= dimmest_body] == []
+
+
+# --- the link fallback at phone width ---------------------------------------------------------
+
+LINK_FALLBACK = re.compile(r'<p class="link-fallback" style="([^"]*)">.*?<a ([^>]*)>', re.DOTALL)
+WORDS_SPLIT_ACROSS_LINES = """[...document.querySelectorAll(".link-fallback")].flatMap(p =>
+  [...p.childNodes].filter(node => node.nodeType === Node.TEXT_NODE).flatMap(node =>
+    [...node.textContent.matchAll(/\\S+/g)].filter(word => {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      return range.getClientRects().length > 1;
+    }).map(word => word[0]))).join(" ") + "|" +
+  [...document.querySelectorAll(".link-fallback a")].every(a =>
+    a.getBoundingClientRect().right <= document.documentElement.clientWidth)"""
+
+
+@pytest.mark.parametrize("name", ["email-verification", "password-reset"])
+def test_only_the_fallback_link_may_break_anywhere_not_its_sentence(name):
+    sentence_style, link = LINK_FALLBACK.search(render_template(ROOT, name).html).groups()
+    assert "word-break" not in sentence_style and "overflow-wrap" not in sentence_style
+    assert "word-break: break-all" in link and "overflow-wrap: anywhere" in link
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
+@pytest.mark.parametrize("name", ["email-verification", "password-reset"])
+def test_at_375_px_the_sentence_wraps_between_words_and_the_link_fits(name):
+    # GIVEN the starter laid out by Chromium at a phone's width
+    html = render_template(ROOT, name).html
+    # WHEN each word of the "copy this link" sentence is measured
+    split_words, link_fits = evaluate(find_chromium(), html, 375, WORDS_SPLIT_ACROSS_LINES).split(
+        "|"
+    )
+    # THEN no word is cut across two lines, and the long link wraps inside the screen
+    assert split_words == ""
+    assert link_fits == "true"
