@@ -119,6 +119,11 @@ class EmailClient:
             raise PutEventsFailed(failures, sent)
         return [email_id for email_id, _ in entries]
 
+    def validate(self, email: Email) -> None:
+        """Raise InvalidEmailRequest if the sender would refuse `email`, as `send_many` does
+        before it puts anything."""
+        self._entry(email)
+
     def _entry(self, email: Email) -> tuple[str, dict[str, Any]]:
         email_id = email.email_id or str(uuid.uuid4())
         detail = email.detail(email_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 LOCAL_STATE_FILE = Path(".sesmail") / "local.json"
+START_LOCAL_MODE = "start it with `sesmail local`"
 
 
 class TargetError(RuntimeError):
@@ -27,6 +29,8 @@ class Target:
     endpoint_url: str | None = None
     region: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
+    credentials: dict[str, str] | None = None
+    """Local mode's fake keys (boto3 `Session` arguments); None: the default credential chain."""
 
     def name(self, output: str) -> str:
         """A resource name by stack output key, e.g. `templateBucketName`; a flag wins."""
@@ -41,8 +45,17 @@ class Target:
     @cached_property
     def _session(self) -> Any:
         import boto3
+        import botocore.session
 
-        return boto3.session.Session(region_name=self.region or _default_region())
+        if self.credentials is None:
+            return boto3.session.Session(region_name=self.region or _default_region())
+        # Local mode needs nothing from the shell: its keys, and no profile (an AWS_PROFILE
+        # naming a profile this machine lacks would fail every call).
+        core = botocore.session.Session()
+        core.set_config_variable("profile", None)
+        return boto3.session.Session(
+            region_name=self.region, botocore_session=core, **self.credentials
+        )
 
     def client(self, service: str) -> Any:
         return self._session.client(service, endpoint_url=self.endpoint_url)
@@ -59,20 +72,62 @@ class Target:
         """Local mode's state file, a JSON file of stack outputs, or `pulumi stack output`."""
         overrides = {k: v for k, v in (overrides or {}).items() if v}
         if local:
-            if not LOCAL_STATE_FILE.is_file():
-                raise TargetError("local mode is not running here: start it with `sesmail local`")
-            state = json.loads(LOCAL_STATE_FILE.read_text())
+            state = running_local_state(LOCAL_STATE_FILE)
             return cls(
                 outputs=state["outputs"],
                 endpoint_url=state["endpoint"],
                 region=state["region"],
                 overrides=overrides,
+                credentials=state.get("credentials") or {},
             )
         if outputs_file is not None:
             return cls(outputs=json.loads(outputs_file.read_text()), overrides=overrides)
         if stack is not None:
             return cls(outputs=_pulumi_stack_outputs(stack), overrides=overrides)
         return cls(outputs={}, overrides=overrides)
+
+
+def running_local_state(state_file: Path) -> dict[str, Any]:
+    """The state a running local mode wrote (endpoint, region, credentials, outputs, pid), or
+    TargetError. A file its local mode left behind (killed before it could remove it: its
+    process is gone, or its endpoint answers no more) is removed, so the error says so once."""
+    try:
+        state = json.loads(state_file.read_text())
+    except FileNotFoundError:
+        raise TargetError(f"local mode is not running here: {START_LOCAL_MODE}") from None
+    except ValueError:
+        state = {}
+    if not (_alive(state.get("pid")) and _listening(state.get("endpoint"))):
+        state_file.unlink(missing_ok=True)
+        raise TargetError(
+            f"local mode is not running (stale {state_file} removed): {START_LOCAL_MODE}"
+        )
+    return state
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return False  # written by a version that did not record it, or damaged
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive, and the endpoint check decides
+    return True
+
+
+def _listening(endpoint: Any) -> bool:
+    from urllib.parse import urlsplit
+
+    if not isinstance(endpoint, str):
+        return False
+    address = urlsplit(endpoint)
+    try:
+        with socket.create_connection((address.hostname, address.port), timeout=1):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _default_region() -> str:

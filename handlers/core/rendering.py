@@ -69,7 +69,7 @@ def render(
     caller retries instead of failing the email.
     """
     metadata = template.metadata
-    missing = [name for name in metadata.requiredVariables if name not in data]
+    missing = missing_variables(template, data)
     if missing:
         raise RenderFailed(f"missing variable: {', '.join(missing)}")
     context: dict[str, Any] = {name: Undefined(name=name) for name in metadata.optionalVariables}
@@ -101,6 +101,11 @@ def render(
             if value
         ),
     )
+
+
+def missing_variables(template: CompiledTemplate, data: Mapping[str, Any]) -> list[str]:
+    """The template's required variables ``data`` lacks, in metadata.json's order."""
+    return [name for name in template.metadata.requiredVariables if name not in data]
 
 
 def _render(template: Template, context: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,13 @@ from boto3.dynamodb.types import TypeDeserializer
 from rich.progress import track
 
 from ..client import Email, EmailClient, InvalidEmailRequest, PutEventsFailed
+from ..target import Target
 from . import Context, aws_errors, main
 
 STATUS_COLUMNS = ("emailId", "status", "toEmail", "templateName", "timestamp", "statusReason")
 
 
-def _data(value: str | None) -> dict[str, Any]:
+def _data(ctx: click.Context, param: click.Parameter, value: str | None) -> dict[str, Any]:
     if not value:
         return {}
     text = Path(value[1:]).read_text() if value.startswith("@") else value
@@ -29,7 +31,7 @@ def _data(value: str | None) -> dict[str, Any]:
     return data
 
 
-def _tags(values: tuple[str, ...]) -> dict[str, str]:
+def _tags(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
     tags = {}
     for value in values:
         name, equals, tag = value.partition("=")
@@ -42,10 +44,12 @@ def _tags(values: tuple[str, ...]) -> dict[str, str]:
 @main.command()
 @click.option("--to", help="Recipient address.")
 @click.option("--template", help="Template name (folder under templates/).")
-@click.option("--data", help="Template data: JSON, or @file.json.")
+@click.option("--data", callback=_data, help="Template data: JSON, or @file.json.")
 @click.option("--email-id", help="Idempotency key (default: a new UUID).")
 @click.option("--sender", help="From address overriding the template's.")
-@click.option("--tag", "tags", multiple=True, help="SES message tag NAME=VALUE (repeatable).")
+@click.option(
+    "--tag", "tags", multiple=True, callback=_tags, help="SES message tag NAME=VALUE (repeatable)."
+)
 @click.option(
     "--batch",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -53,30 +57,45 @@ def _tags(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--source", default="sesmail.cli", show_default=True, help="Event source.")
 @click.option("--bus", help="Event bus name (default: the stack's eventBusName).")
+@click.option("--bucket", help="Template bucket (default: the stack's templateBucketName).")
+@click.option(
+    "--no-check",
+    is_flag=True,
+    help="Do not check that each template exists in the bucket and gets its required variables.",
+)
 @click.pass_obj
 @aws_errors
 def send(
     ctx: Context,
     to: str | None,
     template: str | None,
-    data: str | None,
+    data: dict[str, Any],
     email_id: str | None,
     sender: str | None,
-    tags: tuple[str, ...],
+    tags: dict[str, str],
     batch: Path | None,
     source: str,
     bus: str | None,
+    bucket: str | None,
+    no_check: bool,
 ) -> None:
-    """Request email: one (--to, --template) or many (--batch)."""
-    target = ctx.target(eventBusName=bus)
+    """Request email: one (--to, --template) or many (--batch). Each request is validated as
+    the sender would, and its template looked up in the deployment's bucket (see --no-check),
+    before anything is put on the bus."""
+    target = ctx.target(eventBusName=bus, templateBucketName=bucket)
     client = EmailClient(target.name("eventBusName"), source, events_client=target.client("events"))
     if batch is not None:
-        emails = [_email_from_line(line) for line in batch.read_text().splitlines() if line.strip()]
+        lines = enumerate(batch.read_text().splitlines(), start=1)
+        emails = [_email_from_line(batch, number, line) for number, line in lines if line.strip()]
     elif to and template:
-        emails = [Email(to, template, _data(data), email_id, sender, tags=_tags(tags) or None)]
+        emails = [Email(to, template, data, email_id, sender, tags=tags or None)]
     else:
         raise click.UsageError("give --to and --template, or --batch FILE")
     try:
+        for email in emails:
+            client.validate(email)
+        if not no_check:
+            _check_templates(target, emails)
         ids = []
         chunks = [emails[i : i + 100] for i in range(0, len(emails), 100)]
         for chunk in track(chunks, description="Sending", disable=len(chunks) < 2 or ctx.as_json):
@@ -86,8 +105,45 @@ def send(
     ctx.emit([{"emailId": i} for i in ids], columns=("emailId",), title="Requested")
 
 
-def _email_from_line(line: str) -> Email:
-    request = json.loads(line)
+def _check_templates(target: Target, emails: Sequence[Email]) -> None:
+    """Each email's template is in the deployment's bucket, and its data holds every variable
+    the template's metadata.json requires: what the sender would otherwise fail the email for,
+    minutes later. Read as the sender reads it (`TemplateStore`), each template once."""
+    from sesmailengine.handlers.aws.templates import TemplateStore
+    from sesmailengine.handlers.core.errors import NotFound, TemplateInvalid
+    from sesmailengine.handlers.core.rendering import missing_variables
+
+    s3 = target.client("s3")
+    bucket = target.name("templateBucketName")
+    # One command's life: no template changes under it that matters.
+    store = TemplateStore(bucket, ttl_seconds=3600, client=lambda: s3)
+    for email in emails:
+        try:
+            template = store.get(email.template)
+        except NotFound as error:
+            raise click.ClickException(
+                f"{error} in bucket {bucket} (--no-check skips this check)"
+            ) from None
+        except TemplateInvalid as error:
+            raise click.ClickException(f"template {email.template!r} is broken: {error}") from None
+        missing = missing_variables(template, email.data)
+        if missing:
+            raise click.ClickException(
+                f"template {email.template!r} requires {', '.join(missing)}: missing from the "
+                f"data of the email to {email.to} (--no-check skips this check)"
+            )
+
+
+def _email_from_line(batch: Path, number: int, line: str) -> Email:
+    try:
+        request = json.loads(line)
+        return _email(request)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        problem = f"no {error}" if isinstance(error, KeyError) else str(error)
+        raise click.ClickException(f"{batch}:{number}: {problem}") from None
+
+
+def _email(request: dict[str, Any]) -> Email:
     return Email(
         to=request["to"],
         template=request.get("template") or request["templateName"],

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sesmailengine.artifact import TEMPLATES_PACKAGE, package_folder
+
 from ..client import Email, EmailClient
 from .session import LocalSession
 
@@ -60,7 +62,12 @@ def starter_templates(templates_dir: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def run_demo(session: LocalSession, templates_dir: Path, timeout_seconds: float = 90) -> DemoResult:
+def run_demo(
+    session: LocalSession, templates_dir: Path | None = None, timeout_seconds: float = 90
+) -> DemoResult:
+    """Send the starter templates (by default the packaged ones, which the engine uploads) and
+    every simulator case, and wait for each to settle."""
+    templates_dir = templates_dir or package_folder(TEMPLATES_PACKAGE)
     client = EmailClient(
         session.outputs["eventBusName"], "sesmail.demo", events_client=session.client("events")
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,15 +11,44 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sesmailengine import artifact
 from sesmailengine.handlers import batch
 from sesmailengine.testing import placeholder_artifacts, run_program, stack_config_file
 
-from .emulator import REGION, Emulator, running_emulator
+from ..target import TargetError, running_local_state
+from .emulator import FAKE_CREDENTIALS, REGION, Emulator, running_emulator
 from .outbox import Outbox
 from .provision import LocalDeployment, provision
 from .runtime import LOCAL_TIME_SCALE, LocalRuntime
 
 STATE_DIR = Path(".sesmail")
+PROGRAM = "__main__.py"
+
+
+class LocalModeRunning(RuntimeError):
+    """Another local mode is running with this state folder: a second one would take over its
+    `local.json` (and remove it on exit)."""
+
+
+def packaged_program_folder() -> Path:
+    """The Pulumi program that ships with sesmailengine (`__main__.py`, `Pulumi.yaml`,
+    `Pulumi.<stack>.yaml`): the wheel carries the project root's files as
+    `sesmailengine/program/`; an editable install runs them where they are, the source tree's
+    root, which holds `components/` (the `sesmailengine` package)."""
+    package = artifact.package_folder("sesmailengine")
+    wheel_layout = package / "program"
+    return wheel_layout if (wheel_layout / PROGRAM).is_file() else package.parent
+
+
+def project_folder(project_dir: Path | None = None) -> Path:
+    """The folder of the program local mode runs: `project_dir`, else the current folder if it
+    holds a `__main__.py`, else the packaged program."""
+    if project_dir is None:
+        project_dir = Path.cwd() if (Path.cwd() / PROGRAM).is_file() else packaged_program_folder()
+    project_dir = project_dir.resolve()
+    if not (project_dir / PROGRAM).is_file():
+        raise FileNotFoundError(f"no Pulumi program ({PROGRAM}) in {project_dir}")
+    return project_dir
 
 
 @dataclass
@@ -54,12 +84,10 @@ def local_session(
 
     The emulator keeps its state in this process (moto's backends): one local session per
     process at a time, and no `moto.mock_aws` while it runs."""
-    project_dir = (project_dir or Path.cwd()).resolve()
-    program = project_dir / "__main__.py"
-    if not program.is_file():
-        raise FileNotFoundError(
-            f"no Pulumi program at {program}: run local mode from the project folder"
-        )
+    project_dir = project_folder(project_dir)
+    program = project_dir / PROGRAM
+    state_file = state_dir / "local.json"
+    _refuse_a_second_local_mode(state_file)
     config = stack_config_file(project_dir, stack)
     # The emulator is no SES sandbox: its quota would only refuse the overrides' faster rates.
     config["sesmailengine:sesSandbox"] = "false"
@@ -84,10 +112,20 @@ def local_session(
             aws_environment=emulator.environment(),
             time_scale=time_scale,
         )
-        state_file = state_dir / "local.json"
         state_file.write_text(
             json.dumps(
-                {"endpoint": emulator.endpoint, "region": REGION, "outputs": deployment.outputs},
+                {
+                    "endpoint": emulator.endpoint,
+                    "region": REGION,
+                    # `sesmail --local` uses these, whatever the shell's AWS settings.
+                    "credentials": {
+                        "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                        "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                    },
+                    # A command finding this process gone knows the file is stale.
+                    "pid": os.getpid(),
+                    "outputs": deployment.outputs,
+                },
                 indent=2,
                 default=str,
             )
@@ -97,6 +135,17 @@ def local_session(
         finally:
             state_file.unlink(missing_ok=True)
             runtime.close()
+
+
+def _refuse_a_second_local_mode(state_file: Path) -> None:
+    try:
+        running = running_local_state(state_file)
+    except TargetError:
+        return  # none, or a stale file (now removed)
+    raise LocalModeRunning(
+        f"local mode is already running here (pid {running['pid']}, {running['endpoint']}): "
+        f"stop it, or start this one from another folder"
+    )
 
 
 def _forget_handler_state(emulator: Emulator) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import uuid
 
 from click.testing import CliRunner, Result
 
@@ -123,3 +125,93 @@ def test_without_a_target_the_command_says_how_to_name_one(tmp_path, monkeypatch
     result = CliRunner().invoke(main, ["status", "x"])
     assert result.exit_code == 1
     assert "pass it as a flag" in result.output
+
+
+def test_local_commands_need_nothing_from_the_shell(local: LocalSession, tmp_path, monkeypatch):
+    # GIVEN a shell with no AWS settings at all: no keys, empty credential and config files
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+        empty = tmp_path / name.lower()
+        empty.write_text("")
+        monkeypatch.setenv(name, str(empty))
+    # WHEN a command talks to local mode
+    result = sesmail("suppression", "list")
+    # THEN it uses local mode's own keys and endpoint
+    assert result.exit_code == 0, result.output
+    assert isinstance(json.loads(result.output), list)
+
+
+def test_send_refuses_a_template_the_bucket_lacks() -> None:
+    result = sesmail("send", "--to", "ada@example.org", "--template", "no-such-template")
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "template not found: no-such-template" in result.output
+    assert "--no-check" in result.output
+
+
+def test_send_names_the_required_variables_the_data_lacks() -> None:
+    result = sesmail(
+        "send", "--to", "ada@example.org", "--template", "welcome", "--data", '{"appName": "X"}'
+    )
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "template 'welcome' requires firstName" in result.output
+
+
+def test_send_without_the_check_puts_the_request_as_it_is(local: LocalSession) -> None:
+    # GIVEN a request the check would refuse  WHEN sent with --no-check
+    sent = ok(
+        sesmail(
+            "send",
+            "--to",
+            "ada@example.org",
+            "--template",
+            "welcome",
+            "--email-id",
+            "unchecked",
+            "--no-check",
+        )
+    )
+    # THEN it reaches the pipeline, which fails it visibly
+    assert sent == [{"emailId": "unchecked"}]
+    assert local.runtime.run_until_idle(60)
+    status = ok(sesmail("status", "unchecked"))
+    assert (status["status"], status["statusReason"]) == ("failed", "missing variable: firstName")
+
+
+def test_a_batch_line_that_is_not_json_is_named_by_its_line_number(tmp_path) -> None:
+    batch = tmp_path / "requests.jsonl"
+    batch.write_text('{"to": "ada@example.org", "template": "welcome"}\nnot json\n')
+    result = sesmail("send", "--batch", str(batch))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {batch}:2: Expecting value")
+
+
+def test_json_is_taken_after_the_subcommand_too() -> None:
+    result = CliRunner().invoke(
+        main, ["--local", "history", "--to", "nobody@example.org", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == []
+
+
+def test_a_usage_error_is_one_line_and_exit_status_1() -> None:
+    result = sesmail("send", "--to", "ada@example.org", "--template", "welcome", "--data", "{x")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: Invalid value for '--data': not JSON")
+    assert result.output.count("\n") == 1
+
+
+def test_tables_print_every_value_in_full_when_output_is_not_a_terminal(local) -> None:
+    # GIVEN a delivered email with a long id and reason
+    email_id = f"{uuid.uuid4()}-{uuid.uuid4()}"
+    data = json.dumps({"firstName": "Lin"})
+    args = ("--to", "success@simulator.amazonses.com", "--template", "welcome", "--data", data)
+    ok(sesmail("send", *args, "--email-id", email_id))
+    assert local.runtime.run_until_idle(60)
+    # WHEN its status is printed as a table to a pipe (CliRunner's output is not a terminal)
+    result = CliRunner().invoke(main, ["--local", "status", email_id])
+    # THEN no cell is cut
+    assert result.exit_code == 0, result.output
+    assert email_id in result.output and "…" not in result.output

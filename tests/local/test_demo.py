@@ -15,15 +15,17 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 def test_the_demo_sends_every_template_and_simulator_case_and_ends_clean(
     tmp_path, monkeypatch
 ) -> None:
-    # GIVEN a fresh working folder  WHEN the demo runs against the repository's program
+    # GIVEN a fresh working folder, no Pulumi program in it
     monkeypatch.chdir(tmp_path)
     report = tmp_path / "report.html"
-    result = CliRunner().invoke(
-        main, ["--json", "demo", "--project", str(PROJECT_DIR), "--report", str(report)]
-    )
-    # THEN it succeeds, every email ended where the simulator says, nothing is dead-lettered
+    # WHEN the demo runs there
+    result = CliRunner().invoke(main, ["demo", "--report", str(report), "--json"])
+    # THEN it runs the packaged program, and says so in one line
     assert result.exit_code == 0, result.output
-    outcome = json.loads(result.output[: result.output.rindex("}") + 1])
+    assert result.stderr.startswith("No __main__.py here: running the packaged program")
+    assert result.stderr.count("\n") == 1
+    # AND it succeeds, every email ended where the simulator says, nothing is dead-lettered
+    outcome = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
     assert outcome["ok"] is True
     assert outcome["deadLetters"] == {"rule-dlq": 0, "email-dlq": 0, "feedback-dlq": 0}
     templates = {p.parent.name for p in (PROJECT_DIR / "templates").glob("[!_]*/metadata.json")}

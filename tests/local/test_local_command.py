@@ -81,3 +81,34 @@ def test_another_process_sends_through_a_running_local_mode(tmp_path, monkeypatc
     assert process.returncode == 0, output
     assert "running locally" in output
     assert not (tmp_path / ".sesmail" / "local.json").exists()
+
+
+def test_sigterm_stops_local_mode_as_ctrl_c_does(tmp_path) -> None:
+    # GIVEN `sesmail local` started in a folder with no Pulumi program, its output piped
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from sesmail.cli import main; main()", "local"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    state_file = tmp_path / ".sesmail" / "local.json"
+    try:
+        # (the banner is printed before it polls; its first lines say it is up)
+        banner = [process.stdout.readline() for _ in range(3)]
+        assert state_file.exists(), banner
+        assert json.loads(state_file.read_text())["pid"] == process.pid
+    finally:
+        # WHEN it is sent SIGTERM (`kill`, a container stopping)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    output = "".join(banner) + output
+    # THEN it stops cleanly, says so, and removes its state file
+    assert process.returncode == 0, output
+    assert "Stopped:" in output
+    assert not state_file.exists()
+    # AND it ran the packaged program, and said so in one line
+    assert "No __main__.py here: running the packaged program" in banner[0]
+    # AND the export line is whole, though the output is no terminal
+    (export,) = [line for line in output.splitlines() if "export AWS_ENDPOINT_URL=" in line]
+    assert export.rstrip().endswith("AWS_DEFAULT_REGION=us-east-1")
