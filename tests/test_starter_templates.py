@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -303,3 +304,33 @@ def test_at_375_px_the_sentence_wraps_between_words_and_the_link_fits(name):
     # THEN no word is cut across two lines, and the long link wraps inside the screen
     assert split_words == ""
     assert link_fits == "true"
+
+
+# --- the newsletter ----------------------------------------------------------------------------
+
+IMAGE_SOURCE = re.compile(r'<img [^>]*src="([^"]+)"')
+EVERY_IMAGE_LOADED = "[...document.images].every(image => image.complete && image.naturalWidth > 0)"
+
+
+def test_the_newsletter_counts_the_articles_it_is_given():
+    article = {"title": "A story", "url": "https://x.example/a"}
+    for articles, shown in (([article], "1 article"), ([article] * 2, "2 articles")):
+        rendered = render_template(ROOT, "newsletter", {"headline": "News", "articles": articles})
+        assert f"{shown}</p>" in rendered.html
+        assert rendered.text.startswith(shown)
+    sample = render_template(ROOT, "newsletter")
+    assert f"· {len(metadata('newsletter')['sampleData']['articles'])} articles" in sample.text
+
+
+@pytest.mark.parametrize("name", STARTERS)
+def test_sample_images_are_embedded_so_previews_render_offline(name):
+    for source in IMAGE_SOURCE.findall(render_template(ROOT, name).html):
+        assert source.startswith("data:image/png;base64,"), source[:60]
+        assert base64.b64decode(source.partition(",")[2])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
+def test_the_newsletter_sample_image_loads_without_a_network():
+    html = render_template(ROOT, "newsletter").html
+    assert IMAGE_SOURCE.search(html)
+    assert evaluate(find_chromium(), html, 1024, EVERY_IMAGE_LOADED) == "true"
