@@ -26,7 +26,7 @@ from .settings import EngineSettings
 from .status_events import StatusEvents, StatusEventsArgs
 from .storage import Storage, StorageArgs
 from .sweep import StuckEmailSweep, StuckEmailSweepArgs
-from .unsubscribe import Unsubscribe, UnsubscribeArgs
+from .unsubscribe import Unsubscribe, UnsubscribeArgs, marketing_topics
 
 
 class EmailEngine(pulumi.ComponentResource):
@@ -198,6 +198,12 @@ class EmailEngine(pulumi.ComponentResource):
                 ),
                 key_rotation=settings.unsubscribe_key_rotation,
                 reserved_concurrency=settings.unsubscribe_reserved_concurrency,
+                # The templates this program uploads; pushed ones are not known here.
+                marketing_topics=(
+                    marketing_topics(package_folder(TEMPLATES_PACKAGE))
+                    if settings.upload_starter_templates
+                    else ()
+                ),
             ),
             opts=child_options(self),
         )

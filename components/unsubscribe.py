@@ -11,14 +11,18 @@ value and becomes the previous key. Raising it by two regenerates both: no old l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
 from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, function_environment
+from .handlers.core.compiling import SHARED_FOLDER_PREFIX, TemplateMetadata
 from .handlers.core.environment import UnsubscribeEnvironment
+from .handlers.core.statuses import Category
 from .handlers.core.unsubscribe_tokens import NO_PREVIOUS_KEY
 from .naming import Named, child_options, component_type
 
@@ -37,7 +41,7 @@ class UnsubscribeArgs:
     key_parameter_name: str
     """SSM parameter name of the signing key, e.g. `/sesmailengine-dev/unsubscribe-signing-key`."""
     suppression_table: Named
-    """Where the endpoint writes `unsubscribe` suppressions."""
+    """Where the endpoint reads an address's unsubscribes and writes new ones."""
     previous_key_parameter_name: str | None = None
     """SSM parameter name of the key before the last rotation, which still verifies the links
     it signed; default: `key_parameter_name` + `-previous`."""
@@ -48,6 +52,9 @@ class UnsubscribeArgs:
     (`unsubscribeReservedConcurrency`); None reserves nothing. Lambda keeps 100 of the
     account's quota unreserved, so on a new account (quota often 10) any reservation fails
     the deploy; set it where the quota allows, to bound what a flood of requests costs."""
+    marketing_topics: Sequence[str] = ()
+    """Topics the preferences page offers every address (see :func:`marketing_topics`); it
+    also shows the link's own topic and those the address already left."""
 
 
 class Unsubscribe(pulumi.ComponentResource):
@@ -159,13 +166,15 @@ class Unsubscribe(pulumi.ComponentResource):
                     unsubscribe_key_parameter=parameter.name,
                     unsubscribe_previous_key_parameter=previous.name,
                     brand_name=args.brand_name,
+                    marketing_topics=",".join(sorted(set(args.marketing_topics))),
                 ),
                 policy_statements=[
                     {
-                        # A conditional put: an existing suppression is never overwritten.
+                        # Read the address's state for the page; add a topic to its set, or
+                        # set `unsubscribe` where no reason is (never overwriting one).
                         "Sid": "WriteUnsubscribeSuppressions",
                         "Effect": "Allow",
-                        "Action": "dynamodb:PutItem",
+                        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
                         "Resource": args.suppression_table.arn,
                     },
                     {
@@ -180,3 +189,17 @@ class Unsubscribe(pulumi.ComponentResource):
             ),
             opts=child_options(self),
         )
+
+
+def marketing_topics(templates_dir: Path) -> list[str]:
+    """The topics of the marketing templates in a templates folder (`<name>/metadata.json`;
+    a template without `topic` is its own topic), sorted."""
+    topics = set()
+    for metadata_file in templates_dir.glob("*/metadata.json"):
+        name = metadata_file.parent.name
+        if name.startswith(SHARED_FOLDER_PREFIX):
+            continue
+        metadata = TemplateMetadata.model_validate_json(metadata_file.read_text())
+        if metadata.category is Category.MARKETING:
+            topics.add(metadata.topic or name)
+    return sorted(topics)

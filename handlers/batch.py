@@ -63,7 +63,14 @@ from .core.metrics import EMAIL_ID_CONFLICTS, EMAILS_HELD, RECORDS_DEAD_LETTERED
 from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untrackable, parse_body
 from .core.ratelimit import TokenBucket
 from .core.rendering import RenderFailed, render
-from .core.statuses import AmbiguousSendPolicy, Category, Outcome, Status, blocks, failure_kind
+from .core.statuses import (
+    AmbiguousSendPolicy,
+    Category,
+    Outcome,
+    Status,
+    Suppression,
+    failure_kind,
+)
 from .core.tracking import (
     Claim,
     ConditionFailed,
@@ -205,7 +212,7 @@ class Item:
         self.intended = Status.FAILED if parsed.request is None else Status.PROCESSING
         """The status this record is heading for: processing, failed or suppressed."""
         self.reason: str | None = parsed.invalid
-        self.suppression: str | None = None
+        self.suppression: Suppression | None = None
         self.template: CompiledTemplate | None = None
         self.email: OutgoingEmail | None = None
         self.claimed = False
@@ -347,10 +354,10 @@ class BatchRun:
             address = item.to_email or ""
             if address in found.unresolved:
                 self._retry(item, Throttled("suppression look-up unprocessed"))
-            elif address in found.reasons:
-                item.suppression = found.reasons[address]
-                if blocks(item.suppression, Category.TRANSACTIONAL):
-                    item.intended, item.reason = Status.SUPPRESSED, _suppressed(item.suppression)
+            elif address in found.suppressions:
+                item.suppression = found.suppressions[address]
+                # Before the template is known: only what stops every email applies now.
+                _suppress_if_blocked(item, Category.TRANSACTIONAL)
 
     def _load_templates(self) -> None:
         loaded: dict[str, CompiledTemplate | Exception] = {}
@@ -371,8 +378,7 @@ class BatchRun:
                 self._retry(item, result)
             else:
                 item.template = result
-                if item.suppression and blocks(item.suppression, result.category):
-                    item.intended, item.reason = Status.SUPPRESSED, _suppressed(item.suppression)
+                _suppress_if_blocked(item, result.category, result.topic)
 
     def _render(self) -> None:
         now = _now()
@@ -770,8 +776,11 @@ def _conflict(item: Item, first: RequestFingerprint | None) -> str | None:
     return item.fingerprint.conflict(first) if item.fingerprint else None
 
 
-def _suppressed(reason: str) -> str:
-    return f"recipient suppressed: {reason}"
+def _suppress_if_blocked(item: Item, category: Category, topic: str | None = None) -> None:
+    """Head ``item`` for ``suppressed`` if its recipient's suppression stops this email."""
+    why = item.suppression.blocking(category, topic) if item.suppression else None
+    if why:
+        item.intended, item.reason = Status.SUPPRESSED, f"recipient suppressed: {why}"
 
 
 def _now() -> datetime:

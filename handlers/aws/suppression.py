@@ -1,5 +1,8 @@
 """The Suppression table: read for a whole batch with one ``BatchGetItem`` (the sender),
-written one address at a time (the feedback processor)."""
+written one address at a time (the feedback processor; unsubscribes are in ``unsubscribes``).
+
+One item per address (key ``email``): ``reason``, the address-wide suppression, absent when the
+address only left some topics; ``unsubscribedTopics``, a string set of the topics it left."""
 
 from __future__ import annotations
 
@@ -9,20 +12,22 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..core.statuses import SuppressionReason, replaceable_by
+from ..core.statuses import Suppression, SuppressionReason, replaceable_by
 from . import clients
 from .errors import condition_met, translate
 
 MAX_KEYS = 100
 UNPROCESSED_ROUNDS = 3
+UNSUBSCRIBED_TOPICS = "unsubscribedTopics"
+"""The item's string set of topics the address unsubscribed from."""
 
 
 class SuppressionLookup:
-    __slots__ = ("reasons", "unresolved")
+    __slots__ = ("suppressions", "unresolved")
 
     def __init__(self) -> None:
-        self.reasons: dict[str, str] = {}
-        """Lower-cased address -> ``reason``, for the suppressed ones."""
+        self.suppressions: dict[str, Suppression] = {}
+        """Lower-cased address -> its suppression, for the suppressed ones."""
         self.unresolved: set[str] = set()
         """Addresses DynamoDB did not answer for (throttled); their records must be retried."""
 
@@ -51,8 +56,12 @@ class SuppressionList:
             self.table_name: {
                 "Keys": [{"email": {"S": address}} for address in addresses],
                 "ConsistentRead": True,
-                "ProjectionExpression": "#email, #reason",
-                "ExpressionAttributeNames": {"#email": "email", "#reason": "reason"},
+                "ProjectionExpression": "#email, #reason, #topics",
+                "ExpressionAttributeNames": {
+                    "#email": "email",
+                    "#reason": "reason",
+                    "#topics": UNSUBSCRIBED_TOPICS,
+                },
             }
         }
         for attempt in range(UNPROCESSED_ROUNDS):
@@ -61,8 +70,7 @@ class SuppressionList:
             except (ClientError, BotoCoreError) as error:
                 raise translate(error) from error
             for item in response.get("Responses", {}).get(self.table_name, []):
-                reason = item.get("reason", {}).get("S") or "manual"
-                found.reasons[item["email"]["S"]] = reason
+                found.suppressions[item["email"]["S"]] = suppression_of(item)
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return
@@ -96,7 +104,9 @@ class SuppressionList:
         if email_id:
             values[":eid"] = {"S": email_id}
             sets.append("emailId = :eid")
-        condition = "attribute_not_exists(email)"
+        # No reason yet: a new item, or one holding only topic unsubscribes (kept: they still
+        # apply if the address-wide suppression is ever lifted).
+        condition = "attribute_not_exists(#reason)"
         if weaker:
             condition += f" OR #reason IN ({', '.join(f':w{i}' for i in range(len(weaker)))})"
         return condition_met(
@@ -109,3 +119,11 @@ class SuppressionList:
                 ExpressionAttributeValues=values,
             )
         )
+
+
+def suppression_of(item: dict[str, Any]) -> Suppression:
+    """A Suppression item (DynamoDB's attribute-value form) as the domain reads it."""
+    return Suppression(
+        reason=item.get("reason", {}).get("S") or None,
+        topics=frozenset(item.get(UNSUBSCRIBED_TOPICS, {}).get("SS", ())),
+    )

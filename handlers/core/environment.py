@@ -379,6 +379,19 @@ class UnsubscribeEnvironment(FunctionEnvironment):
         "verifies the links it signed (`none` before the first rotation); unset: no previous key.",
     )
     brand_name: BrandName = None
+    marketing_topics: str | None = Field(
+        None,
+        alias="MARKETING_TOPICS",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}(,[A-Za-z0-9_.-]{1,64})*$",
+        description="Comma-separated topics of the marketing templates `pulumi up` uploads: "
+        "the preferences page offers each; unset: only the link's own topic and those the "
+        "address already left.",
+    )
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """``MARKETING_TOPICS`` as a tuple."""
+        return tuple(self.marketing_topics.split(",")) if self.marketing_topics else ()
 
 
 class BrakeEnvironment(FunctionEnvironment):

@@ -1,5 +1,6 @@
 """Email statuses, suppression reasons and what the sender does with each record."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -67,6 +68,32 @@ def blocks(reason: str, category: Category) -> bool:
     if reason == SuppressionReason.UNSUBSCRIBE:
         return category == Category.MARKETING
     return True
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One address's Suppression item, as the sender reads it.
+
+    ``reason`` is the address-wide suppression (``unsubscribe``: all marketing; any other:
+    everything); None when the address only left some topics. ``topics`` are the topics it
+    unsubscribed from (``unsubscribedTopics``), which stop marketing mail of those topics only.
+    """
+
+    reason: str | None = None
+    topics: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.reason is None and not self.topics:
+            # An item with neither (written by hand) blocks everything, as it always did.
+            object.__setattr__(self, "reason", SuppressionReason.MANUAL.value)
+
+    def blocking(self, category: Category, topic: str | None = None) -> str | None:
+        """Why this stops an email of ``category`` about ``topic``; None when it does not."""
+        if self.reason is not None and blocks(self.reason, category):
+            return self.reason
+        if category == Category.MARKETING and topic in self.topics:
+            return f"unsubscribed from topic {topic}"
+        return None
 
 
 class Outcome(StrEnum):

@@ -1,5 +1,7 @@
 """One-click unsubscribe: headers on marketing mail, signed tokens, and the endpoint, under moto."""
 
+# ruff: noqa: F811  (``process`` is a fixture imported from feedback_support)
+
 from __future__ import annotations
 
 import time
@@ -7,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from feedback_support import process, ses_event, track  # noqa: F401
 from sender_support import SUPPRESSION, Aws, FakeContext, email_request
 from sesmailengine.handlers.core import unsubscribe_tokens as tokens
+from sesmailengine.handlers.core.statuses import Category, Suppression
 
 KEY_PARAMETER = "/sesmailengine-test/unsubscribe-signing-key"
 PREVIOUS_KEY_PARAMETER = "/sesmailengine-test/unsubscribe-signing-key-previous"
@@ -101,7 +106,8 @@ def call_endpoint(method: str, token: str | None, body: str | None = None) -> di
 def suppression(aws: Aws, address: str) -> dict | None:
     item = aws.client("dynamodb").get_item(TableName=SUPPRESSION, Key={"email": {"S": address}})
     found = item.get("Item")
-    return {k: v["S"] for k, v in found.items()} if found else None
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in found.items()} if found else None
 
 
 def fresh_token(
@@ -190,38 +196,63 @@ def test_without_the_endpoint_marketing_mail_is_refused(aws: Aws, invoke):
 # -- the endpoint -----------------------------------------------------------------------------
 
 
-def test_a_one_click_post_unsubscribes_the_address(unsubscribe_env: Aws):
+def test_a_one_click_post_unsubscribes_the_address_from_the_links_topic(unsubscribe_env: Aws):
     # GIVEN a token from a real send
     token = fresh_token()
     # WHEN the mailbox provider POSTs the RFC 8058 body
     response = call_endpoint("POST", token, "List-Unsubscribe=One-Click")
-    # THEN the address is suppressed for marketing, with topic and time
+    # THEN the address left that topic only, with how and when; no address-wide reason
     assert response["statusCode"] == 200
     item = suppression(unsubscribe_env, "ada@example.org")
-    assert item["reason"] == "unsubscribe"
-    assert item["topic"] == "product-news"
+    assert item["unsubscribedTopics"] == {"product-news"}
+    assert "reason" not in item
     assert item["source"] == "one-click"
     assert item["createdAt"].endswith("Z")
 
 
-def test_an_unsubscribe_blocks_marketing_only(unsubscribe_env: Aws, invoke):
-    # GIVEN an address that unsubscribed through the endpoint
+def test_a_topic_unsubscribe_blocks_that_topics_marketing_only(unsubscribe_env: Aws, invoke):
+    # GIVEN an address that unsubscribed from product-news through the endpoint
+    unsubscribe_env.put_template(name="offers", category="marketing", topic="offers")
     call_endpoint("POST", fresh_token(), "List-Unsubscribe=One-Click")
-    # WHEN it is sent a newsletter and a receipt
+    # WHEN it is sent a product-news letter, an offer (another topic) and a receipt
     invoke(
         email_request(emailId="n-1", templateName="news", to="ada@example.org"),
+        email_request(emailId="o-1", templateName="offers", to="ada@example.org"),
         email_request(emailId="r-1", templateName="receipt", to="ada@example.org"),
     )
-    # THEN the newsletter is suppressed and the receipt is sent
-    assert unsubscribe_env.item("n-1")["status"] == "suppressed"
+    # THEN only the product-news letter is suppressed, saying why
+    news = unsubscribe_env.item("n-1")
+    assert news["status"] == "suppressed"
+    assert news["statusReason"] == "recipient suppressed: unsubscribed from topic product-news"
+    assert unsubscribe_env.item("o-1")["status"] == "sent"
     assert unsubscribe_env.item("r-1")["status"] == "sent"
 
 
-def test_get_shows_a_confirmation_page_and_changes_nothing(unsubscribe_env: Aws):
+def test_an_existing_unsubscribe_without_topics_still_blocks_all_marketing(
+    unsubscribe_env: Aws, invoke
+):
+    # GIVEN an `unsubscribe` suppression written before topics existed
+    unsubscribe_env.put_template(name="offers", category="marketing", topic="offers")
+    unsubscribe_env.suppress("ada@example.org", "unsubscribe")
+    # WHEN the address is sent two marketing topics and a receipt
+    invoke(
+        email_request(emailId="n-1", templateName="news", to="ada@example.org"),
+        email_request(emailId="o-1", templateName="offers", to="ada@example.org"),
+        email_request(emailId="r-1", templateName="receipt", to="ada@example.org"),
+    )
+    # THEN every marketing email is suppressed, the receipt is sent
+    assert unsubscribe_env.item("n-1")["statusReason"] == "recipient suppressed: unsubscribe"
+    assert unsubscribe_env.item("o-1")["status"] == "suppressed"
+    assert unsubscribe_env.item("r-1")["status"] == "sent"
+
+
+def test_get_shows_the_preferences_page_and_changes_nothing(unsubscribe_env: Aws):
     token = fresh_token()
     response = call_endpoint("GET", token)
     assert response["statusCode"] == 200
     assert '<form method="post"' in response["body"]
+    assert '<button type="submit" name="topic" value="product-news">' in response["body"]
+    assert '<button type="submit" name="all" value="marketing">' in response["body"]
     assert "a**@example.org" in response["body"]  # masked
     assert response["headers"]["Referrer-Policy"] == "no-referrer"
     assert suppression(unsubscribe_env, "ada@example.org") is None
@@ -278,11 +309,100 @@ def test_bad_tokens_get_a_clear_4xx_and_change_nothing(unsubscribe_env: Aws, mak
     assert scanned == []
 
 
-def test_a_stronger_suppression_is_never_overwritten(unsubscribe_env: Aws):
+@pytest.mark.parametrize("body", [ONE_CLICK, "all=marketing"], ids=["topic", "all-marketing"])
+def test_a_stronger_suppression_is_never_overwritten(unsubscribe_env: Aws, invoke, body: str):
+    # GIVEN a hard-bounced address  WHEN it unsubscribes from a topic or from all marketing
     unsubscribe_env.suppress("ada@example.org", "hard_bounce")
-    response = call_endpoint("POST", fresh_token(), "List-Unsubscribe=One-Click")
+    response = call_endpoint("POST", fresh_token(), body)
+    # THEN the hard bounce stays, and still stops transactional mail
     assert response["statusCode"] == 200
     assert suppression(unsubscribe_env, "ada@example.org")["reason"] == "hard_bounce"
+    invoke(email_request(emailId="r-1", templateName="receipt", to="ada@example.org"))
+    assert unsubscribe_env.item("r-1")["statusReason"] == "recipient suppressed: hard_bounce"
+
+
+def test_the_page_offers_every_known_topic_with_its_state(
+    unsubscribe_env: Aws, monkeypatch: pytest.MonkeyPatch
+):
+    # GIVEN the deployed marketing topics, and an address that left product-news
+    monkeypatch.setenv("MARKETING_TOPICS", "offers,product-news,tips")
+    call_endpoint("POST", fresh_token(), ONE_CLICK)
+    # WHEN it opens a link from an offers email
+    body = call_endpoint("GET", fresh_token(topic="offers"))["body"]
+    # THEN every topic is listed, the link's own first: a button each it still gets
+    assert [topic for topic in ("offers", "product-news", "tips") if topic in body] == [
+        "offers",
+        "product-news",
+        "tips",
+    ]
+    assert body.index("offers") < body.index("product-news") < body.index("tips")
+    assert 'value="offers">Unsubscribe</button>' in body
+    assert 'value="tips">Unsubscribe</button>' in body
+    assert "<span>product-news</span><span>unsubscribed</span>" in body
+
+
+def test_a_button_unsubscribes_from_another_offered_topic(
+    unsubscribe_env: Aws, monkeypatch: pytest.MonkeyPatch
+):
+    # GIVEN a page opened from a product-news link, offering tips too
+    monkeypatch.setenv("MARKETING_TOPICS", "tips")
+    # WHEN the tips button is pressed
+    response = call_endpoint("POST", fresh_token(), "topic=tips")
+    # THEN the address left tips only, from the page, and the page says so
+    assert response["statusCode"] == 200
+    assert "You are unsubscribed" in response["body"]
+    assert "will no longer get tips email" in response["body"]
+    item = suppression(unsubscribe_env, "ada@example.org")
+    assert item["unsubscribedTopics"] == {"tips"}
+    assert item["source"] == "confirmation-page"
+
+
+def test_a_button_naming_a_topic_the_page_does_not_offer_is_refused(unsubscribe_env: Aws):
+    response = call_endpoint("POST", fresh_token(), "topic=somebody-elses-topic")
+    assert response["statusCode"] == 400
+    assert nothing_written(unsubscribe_env)
+
+
+def test_the_all_marketing_button_stops_every_marketing_topic(unsubscribe_env: Aws, invoke):
+    # GIVEN an address that already left one topic
+    unsubscribe_env.put_template(name="offers", category="marketing", topic="offers")
+    call_endpoint("POST", fresh_token(), ONE_CLICK)
+    # WHEN it presses "all marketing"
+    response = call_endpoint("POST", fresh_token(), "all=marketing")
+    # THEN it is suppressed for all marketing, its topics kept, and the page offers no buttons
+    item = suppression(unsubscribe_env, "ada@example.org")
+    assert (item["reason"], item["unsubscribedTopics"]) == ("unsubscribe", {"product-news"})
+    assert "gets no marketing email from us" in response["body"]
+    assert "<button" not in response["body"]
+    invoke(
+        email_request(emailId="o-1", templateName="offers", to="ada@example.org"),
+        email_request(emailId="r-1", templateName="receipt", to="ada@example.org"),
+    )
+    assert unsubscribe_env.item("o-1")["status"] == "suppressed"
+    assert unsubscribe_env.item("r-1")["status"] == "sent"
+
+
+def test_unsubscribing_twice_keeps_the_first_date(unsubscribe_env: Aws):
+    call_endpoint("POST", fresh_token(), ONE_CLICK)
+    first = suppression(unsubscribe_env, "ada@example.org")["createdAt"]
+    call_endpoint("POST", fresh_token(), ONE_CLICK)
+    item = suppression(unsubscribe_env, "ada@example.org")
+    assert (item["createdAt"], item["unsubscribedTopics"]) == (first, {"product-news"})
+
+
+def test_a_hard_bounce_after_a_topic_unsubscribe_blocks_everything(
+    unsubscribe_env: Aws, process, invoke
+):
+    # GIVEN an address that left one topic
+    call_endpoint("POST", fresh_token(), ONE_CLICK)
+    # WHEN SES reports a hard bounce for it
+    track(unsubscribe_env, "order-1", to="ada@example.org")
+    process(ses_event("bounce", email_id="order-1", recipients=["ada@example.org"]))
+    # THEN the address is suppressed for everything, its topics kept
+    item = suppression(unsubscribe_env, "ada@example.org")
+    assert (item["reason"], item["unsubscribedTopics"]) == ("hard_bounce", {"product-news"})
+    invoke(email_request(emailId="r-1", templateName="receipt", to="ada@example.org"))
+    assert unsubscribe_env.item("r-1")["status"] == "suppressed"
 
 
 def test_other_methods_are_refused(unsubscribe_env: Aws):
@@ -438,3 +558,28 @@ def test_headers_drop_the_mailto_target_rather_than_exceed_what_ses_accepts():
     assert name == "List-Unsubscribe" and len(value) <= tokens.MAX_HEADER_VALUE
     assert "mailto:" not in value
     assert post == ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+
+
+# -- what a suppression blocks (pure) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("suppression", "category", "topic", "why"),
+    [
+        (
+            Suppression(topics=frozenset({"news"})),
+            Category.MARKETING,
+            "news",
+            "unsubscribed from topic news",
+        ),
+        (Suppression(topics=frozenset({"news"})), Category.MARKETING, "offers", None),
+        (Suppression(topics=frozenset({"news"})), Category.TRANSACTIONAL, "news", None),
+        (Suppression("unsubscribe"), Category.MARKETING, "offers", "unsubscribe"),
+        (Suppression("unsubscribe"), Category.TRANSACTIONAL, None, None),
+        (Suppression("complaint", frozenset({"news"})), Category.TRANSACTIONAL, None, "complaint"),
+        # an item with neither a reason nor a topic (made by hand) blocks everything
+        (Suppression(), Category.TRANSACTIONAL, None, "manual"),
+    ],
+)
+def test_a_suppression_blocks_what_its_reason_and_topics_say(suppression, category, topic, why):
+    assert suppression.blocking(category, topic) == why

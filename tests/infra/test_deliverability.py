@@ -121,7 +121,7 @@ def test_the_endpoint_may_only_add_suppressions_and_read_its_key(dev):
     assert statements["WriteUnsubscribeSuppressions"] == {
         "Sid": "WriteUnsubscribeSuppressions",
         "Effect": "Allow",
-        "Action": "dynamodb:PutItem",
+        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         "Resource": dev.one(TABLE, "suppression").outputs["arn"],
     }
     parameter_arn = dev.one(PARAMETER, CURRENT_KEY).outputs["arn"]
@@ -139,6 +139,8 @@ def test_the_endpoint_may_only_add_suppressions_and_read_its_key(dev):
         variables["UNSUBSCRIBE_PREVIOUS_KEY_PARAMETER"]
         == "/sesmailengine-dev/unsubscribe-signing-key-previous"
     )
+    # The page offers the topics of the marketing templates `pulumi up` uploads.
+    assert variables["MARKETING_TOPICS"] == "newsletter"
 
 
 def test_the_sender_signs_links_for_the_endpoint_with_the_same_key(dev, run_stack):
