@@ -60,6 +60,9 @@ class DeclaredResource:
     name: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    provider: str = ""
+    """The explicit provider it was declared with (`<provider URN>::<id>`, through
+    `ResourceOptions(provider=...)` or a parent's `providers`); empty: the default provider."""
     ignore_changes: tuple[str, ...] = ()
     """Properties Pulumi keeps from the state instead of the program once the resource exists
     (`ResourceOptions(ignore_changes=...)`), by their wire names (`sendingOptions`)."""
@@ -169,6 +172,7 @@ def run_program(
                 inputs=mocks.inputs.get((type_, name), {}),
                 outputs=dict(registration.state),
                 ignore_changes=ignored.get(urn, ()),
+                provider=mocks.providers.get((type_, name), ""),
             )
         )
     return ResourceGraph(resources=resources, outputs=outputs, aliases=aliases)
@@ -221,22 +225,31 @@ class _AwsShapedMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.providers: dict[tuple[str, str], str] = {}
+        # Explicit aws providers' id → their region, so a data call made through one (such as
+        # the dashboard's aws.get_region) answers with that provider's region.
+        self.regions: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         physical = _physical_name(args.typ, args.name, args.inputs)
         outputs = _generated_outputs(args.typ, physical, args.inputs)
+        self.providers[(args.typ, args.name)] = args.provider or ""
+        if args.typ == "pulumi:providers:aws" and args.inputs.get("region"):
+            self.regions[physical] = args.inputs["region"]
         # Like AWS: a queue's id is its URL, most other resources' their name.
         return outputs.get("url", physical), {**args.inputs, **outputs}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        # The provider reference is `<urn>::<id>`; none (the default provider): REGION.
+        region = self.regions.get((args.provider or "").rpartition("::")[2], REGION)
         answers = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock",
                 "userId": "MOCK",
             },
-            "aws:index/getRegion:getRegion": {"name": REGION, "region": REGION},
+            "aws:index/getRegion:getRegion": {"name": region, "region": region},
             "aws:index/getPartition:getPartition": {
                 "partition": "aws",
                 "dnsSuffix": "amazonaws.com",

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import sysconfig
-import venv
 import zipfile
 from pathlib import Path
 
 import pytest
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+from wheel_support import PROJECT_DIR, build_wheel, venv_with_wheel
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(PROJECT_DIR), "--no-deps", "-q", "-w", str(out)],
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("sesmailengine-*.whl")
-    return built
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def test_wheel_carries_every_component_handler_and_starter_template(wheel):
@@ -49,21 +38,8 @@ def test_wheel_carries_every_component_handler_and_starter_template(wheel):
 
 def test_installed_wheel_imports_the_engine_and_finds_its_lambda_code(wheel, tmp_path):
     # GIVEN a fresh venv holding only the wheel (dependencies come from the test environment)
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False)
-    python = env_dir / "bin" / "python"
-    site = Path(
-        subprocess.check_output(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            text=True,
-        ).strip()
-    )
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), wheel],
-        check=True,
-        capture_output=True,
-    )
-    (site / "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    fresh = venv_with_wheel(wheel, tmp_path / "venv")
+    python, site = fresh.python, fresh.site
 
     # WHEN another program imports it, from a folder that has no source tree
     probe = """
