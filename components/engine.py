@@ -44,6 +44,7 @@ class EmailEngine(pulumi.ComponentResource):
     tracking_table_name: pulumi.Output[str]
     suppression_table_name: pulumi.Output[str]
     template_bucket_name: pulumi.Output[str]
+    attachment_bucket_name: pulumi.Output[str]
     configuration_set_name: pulumi.Output[str]
     sender_function_name: pulumi.Output[str]
     dkim_tokens: pulumi.Output[list[str]]
@@ -115,6 +116,7 @@ class EmailEngine(pulumi.ComponentResource):
         self.tracking_table_name = storage.tracking_table_name
         self.suppression_table_name = storage.suppression_table_name
         self.template_bucket_name = storage.template_bucket_name
+        self.attachment_bucket_name = storage.attachment_bucket_name
         self.configuration_set_name = sending.configuration_set_name
         self.sender_function_name = sending.sender_function_name
         self.dkim_tokens = sending.dkim_tokens
@@ -144,6 +146,7 @@ class EmailEngine(pulumi.ComponentResource):
             "trackingTableName": self.tracking_table_name,
             "suppressionTableName": self.suppression_table_name,
             "templateBucketName": self.template_bucket_name,
+            "attachmentBucketName": self.attachment_bucket_name,
             "configurationSetName": self.configuration_set_name,
             "senderFunctionName": self.sender_function_name,
             "dkimTokens": self.dkim_tokens,
@@ -163,7 +166,11 @@ class EmailEngine(pulumi.ComponentResource):
         templates = package_folder(TEMPLATES_PACKAGE) if settings.upload_starter_templates else None
         return Storage(
             f"{self._name}-storage",
-            StorageArgs(protect_data=settings.protect_data, starter_templates_dir=templates),
+            StorageArgs(
+                protect_data=settings.protect_data,
+                starter_templates_dir=templates,
+                attachment_retention_days=settings.attachment_retention_days,
+            ),
             opts=child_options(self),
         )
 
@@ -266,6 +273,9 @@ class EmailEngine(pulumi.ComponentResource):
                 event_source=settings.status_event_source,
                 state=state,
                 template_bucket=Named(storage.template_bucket_name, storage.template_bucket_arn),
+                attachment_bucket=Named(
+                    storage.attachment_bucket_name, storage.attachment_bucket_arn
+                ),
                 unsubscribe=UnsubscribeLinks(
                     url=unsubscribe.endpoint_url,
                     key_parameter_name=unsubscribe.key_parameter_name,

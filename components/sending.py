@@ -155,6 +155,9 @@ class SendingArgs:
     """The tables and the bus."""
     template_bucket: Named
     """The bucket holding `templates/<name>/...`."""
+    attachment_bucket: Named | None = None
+    """The bucket the objects that requests attach are read from; None: requests with
+    attachments fail."""
     unsubscribe: UnsubscribeLinks | None = None
     """One-click unsubscribe; without it marketing templates cannot be sent."""
     ses_sandbox: bool = False
@@ -321,6 +324,7 @@ def _environment(
         tracking_table=args.state.tracking_table.name,
         suppression_table=args.state.suppression_table.name,
         template_bucket=args.template_bucket.name,
+        attachment_bucket=args.attachment_bucket.name if args.attachment_bucket else None,
         configuration_set=configuration_set.configuration_set_name,
         event_bus_name=args.state.bus.name,
         status_event_source=args.event_source,
@@ -434,6 +438,8 @@ def _policy(
             "Condition": only_events(EMAIL_REQUEST_REJECTED, args.event_source),
         },
     ]
+    if args.attachment_bucket is not None:
+        statements.extend(_attachment_statements(args.attachment_bucket))
     if args.ses_sandbox:
         statements.append(_sandbox_recipients_statement(args, domain, identity_arn))
     if args.unsubscribe is not None:
@@ -446,6 +452,25 @@ def _policy(
             }
         )
     return statements
+
+
+def _attachment_statements(bucket: Named) -> list[pulumi.Input[dict[str, object]]]:
+    return [
+        {
+            # Each attachment's size (HeadObject) before the claim, its content to send it.
+            "Sid": "ReadAttachments",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": pulumi.Output.concat(bucket.arn, "/*"),
+        },
+        {
+            # So a key that is not there is a clear 404 ("attachment not found"), not a 403.
+            "Sid": "TellMissingAttachmentsApart",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket.arn,
+        },
+    ]
 
 
 def _sandbox_recipients_statement(

@@ -226,6 +226,13 @@ class EngineSettings(BaseModel):
     template_cache_seconds: int = Field(
         300, ge=0, le=86400, description="How long a sender instance caches a compiled template."
     )
+    attachment_retention_days: int = Field(
+        7,
+        ge=1,
+        le=3650,
+        description="Days an object stays in the attachment bucket before S3 deletes it; "
+        "longer than an email waits to be sent.",
+    )
     upload_starter_templates: bool = Field(
         True, description="Upload the starter templates in `templates/` to the bucket."
     )

@@ -1,4 +1,4 @@
-"""Storage: the template bucket and the EmailTracking and Suppression tables."""
+"""Storage: the template and attachment buckets and the EmailTracking and Suppression tables."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ class StorageArgs:
     """Deletion protection on the tables; keep bucket and tables when the stack is destroyed."""
     starter_templates_dir: Path | None
     """Folder whose `<name>/...` files are uploaded to `templates/<name>/...`; None uploads none."""
+    attachment_retention_days: int
+    """Days an object stays in the attachment bucket before S3 deletes it."""
 
 
 class Storage(pulumi.ComponentResource):
@@ -35,6 +37,8 @@ class Storage(pulumi.ComponentResource):
 
     template_bucket_name: pulumi.Output[str]
     template_bucket_arn: pulumi.Output[str]
+    attachment_bucket_name: pulumi.Output[str]
+    attachment_bucket_arn: pulumi.Output[str]
     tracking_table_name: pulumi.Output[str]
     tracking_table_arn: pulumi.Output[str]
     tracking_table_stream_arn: pulumi.Output[str]
@@ -49,6 +53,7 @@ class Storage(pulumi.ComponentResource):
         self._args = args
 
         bucket = self._template_bucket()
+        attachments = self._attachment_bucket()
         tracking = self._table(
             "tracking",
             hash_key="emailId",
@@ -61,6 +66,8 @@ class Storage(pulumi.ComponentResource):
 
         self.template_bucket_name = bucket.bucket
         self.template_bucket_arn = bucket.arn
+        self.attachment_bucket_name = attachments.bucket
+        self.attachment_bucket_arn = attachments.arn
         self.tracking_table_name = tracking.name
         self.tracking_table_arn = tracking.arn
         self.tracking_table_stream_arn = tracking.stream_arn
@@ -69,6 +76,7 @@ class Storage(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "template_bucket_name": self.template_bucket_name,
+                "attachment_bucket_name": self.attachment_bucket_name,
                 "tracking_table_name": self.tracking_table_name,
                 "suppression_table_name": self.suppression_table_name,
             }
@@ -80,14 +88,45 @@ class Storage(pulumi.ComponentResource):
 
     def _template_bucket(self) -> aws.s3.Bucket:
         name = f"{self._name}-templates"
-        bucket = aws.s3.Bucket(
-            name, force_destroy=not self._args.protect_data, opts=self._data_options()
-        )
+        bucket = self._private_bucket(name)
         aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=bucket.id,
             versioning_configuration={"status": "Enabled"},
             opts=child_options(self),
+        )
+        if self._args.starter_templates_dir is not None:
+            self._upload_templates(bucket, self._args.starter_templates_dir)
+        return bucket
+
+    def _attachment_bucket(self) -> aws.s3.Bucket:
+        """Where producers put the files an Email Request attaches (`detail.attachments`).
+        Unversioned, and every object expires: an attachment is needed only until its email is
+        sent, and keeping people's documents longer than that is a liability."""
+        name = f"{self._name}-attachments"
+        bucket = self._private_bucket(name)
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-expiry",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-attachments",
+                    "status": "Enabled",
+                    "filter": {},
+                    "expiration": {"days": self._args.attachment_retention_days},
+                    # Parts of an upload that never completed are never read either.
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+                }
+            ],
+            opts=child_options(self),
+        )
+        return bucket
+
+    def _private_bucket(self, name: str) -> aws.s3.Bucket:
+        """A bucket encrypted at rest (SSE-S3), never public, owned by this account, and
+        refusing every request that does not use TLS."""
+        bucket = aws.s3.Bucket(
+            name, force_destroy=not self._args.protect_data, opts=self._data_options()
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
@@ -119,8 +158,6 @@ class Storage(pulumi.ComponentResource):
             # S3 rejects a bucket policy while the public access block is being applied.
             opts=child_options(self, depends_on=[public_access]),
         )
-        if self._args.starter_templates_dir is not None:
-            self._upload_templates(bucket, self._args.starter_templates_dir)
         return bucket
 
     def _upload_templates(self, bucket: aws.s3.Bucket, folder: Path) -> None:

@@ -98,11 +98,12 @@ def test_template_bucket_is_versioned_encrypted_private_and_tls_only(dev):
     versioning = dev.one("aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
     encryption = dev.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "templates",
     )
     rule = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert rule == {"sseAlgorithm": "AES256"}
-    block = dev.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = dev.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "templates").inputs
     for setting in (
         "blockPublicAcls",
         "blockPublicPolicy",
@@ -110,10 +111,11 @@ def test_template_bucket_is_versioned_encrypted_private_and_tls_only(dev):
         "restrictPublicBuckets",
     ):
         assert block[setting] is True, setting
-    ownership = dev.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    ownership = dev.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "templates")
     assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     bucket_arn = arn(dev, BUCKET, "templates")
-    (statement,) = dev.one("aws:s3/bucketPolicy:BucketPolicy").json_input("policy")["Statement"]
+    policy = dev.one("aws:s3/bucketPolicy:BucketPolicy", "templates")
+    (statement,) = policy.json_input("policy")["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Resource"] == [bucket_arn, f"{bucket_arn}/*"]
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -159,10 +161,12 @@ def test_suppression_table_is_keyed_by_address_on_demand_with_pitr(dev):
 def test_prod_protects_data_and_dev_lets_it_go(dev, prod):
     for table in prod.of_type(TABLE):
         assert table.inputs["deletionProtectionEnabled"] is True
-    assert prod.one(BUCKET).inputs["forceDestroy"] is False
+    for bucket in prod.of_type(BUCKET):
+        assert bucket.inputs["forceDestroy"] is False
     for table in dev.of_type(TABLE):
         assert table.inputs["deletionProtectionEnabled"] is False
-    assert dev.one(BUCKET).inputs["forceDestroy"] is True
+    for bucket in dev.of_type(BUCKET):
+        assert bucket.inputs["forceDestroy"] is True
 
 
 def test_every_starter_template_file_is_uploaded_under_templates(dev):
@@ -174,7 +178,7 @@ def test_every_starter_template_file_is_uploaded_under_templates(dev):
     assert any(key.endswith("/metadata.json") for key in expected)
     uploaded = dev.of_type(OBJECT)
     assert {o.inputs["key"] for o in uploaded} == expected
-    bucket_name = dev.one(BUCKET).outputs["bucket"]
+    bucket_name = dev.one(BUCKET, "templates").outputs["bucket"]
     assert {o.inputs["bucket"] for o in uploaded} == {bucket_name}
     html = next(o for o in uploaded if o.inputs["key"].endswith(".html"))
     assert html.inputs["contentType"] == "text/html; charset=utf-8"
@@ -322,7 +326,7 @@ def test_sender_environment_names_the_real_resources(dev):
     env = dev.one(FUNCTION, "sender").inputs["environment"]["variables"]
     assert env["TRACKING_TABLE"] == dev.one(TABLE, "tracking").outputs["name"]
     assert env["SUPPRESSION_TABLE"] == dev.one(TABLE, "suppression").outputs["name"]
-    assert env["TEMPLATE_BUCKET"] == dev.one(BUCKET).outputs["bucket"]
+    assert env["TEMPLATE_BUCKET"] == dev.one(BUCKET, "templates").outputs["bucket"]
     assert env["CONFIGURATION_SET"] == "sesmailengine-dev"
     assert env["DEFAULT_SENDER_EMAIL"] == "noreply@dev.example.com"
     assert env["DEFAULT_SENDER_NAME"] == "Example (dev)"
@@ -423,7 +427,8 @@ def test_stack_exports_the_names_a_producer_and_an_operator_need(dev):
         "ruleDeadLetterQueueUrl": dev.one(QUEUE, "rule-dlq").outputs["url"],
         "trackingTableName": dev.one(TABLE, "tracking").outputs["name"],
         "suppressionTableName": dev.one(TABLE, "suppression").outputs["name"],
-        "templateBucketName": dev.one(BUCKET).outputs["bucket"],
+        "templateBucketName": dev.one(BUCKET, "templates").outputs["bucket"],
+        "attachmentBucketName": dev.one(BUCKET, "attachments").outputs["bucket"],
         "configurationSetName": "sesmailengine-dev",
         "senderFunctionName": dev.one(FUNCTION, "sender").outputs["name"],
         "dkimTokens": [],
