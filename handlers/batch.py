@@ -4,6 +4,8 @@ One pass per batch, each phase batched where AWS allows it:
 
 1. parse every record (pydantic, once, at the edge);
 2. collapse records that share an ``emailId`` (the first one wins, the others are consumed);
+   hold a request whose ``sendAt`` is ahead (claimed ``scheduled``, then a one-time schedule
+   brings it back when due: :mod:`.aws.schedules`); fail one whose ``sendAt`` cannot be kept;
 3. look up every recipient in the suppression list (one ``BatchGetItem``);
 4. load templates (compiled-template cache) and render; check attachments (sizes only);
 5. claim every ``emailId`` (one ``TransactWriteItems``, a condition per item); invalid and
@@ -46,6 +48,7 @@ from .aws.attachments import AttachmentStore
 from .aws.events import EventPublisher
 from .aws.parameters import SigningKey
 from .aws.queue import RecordQueue
+from .aws.schedules import OneTimeSchedules
 from .aws.ses import SesSender
 from .aws.suppression import SuppressionList
 from .aws.templates import TemplateStore
@@ -57,12 +60,18 @@ from .core.brand import engine_variables
 from .core.compose import OutgoingEmail, compose
 from .core.environment import SenderEnvironment
 from .core.errors import NotFound, Rejected, TemplateInvalid, Throttled, TransientError
-from .core.events import EMAIL_REQUEST_REJECTED, RequestRejectedDetail
+from .core.events import EMAIL_REQUEST_REJECTED, RequestRejectedDetail, iso
 from .core.fingerprint import RequestFingerprint
-from .core.metrics import EMAIL_ID_CONFLICTS, EMAILS_HELD, RECORDS_DEAD_LETTERED
+from .core.metrics import (
+    EMAIL_ID_CONFLICTS,
+    EMAILS_HELD,
+    EMAILS_SCHEDULED,
+    RECORDS_DEAD_LETTERED,
+)
 from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untrackable, parse_body
 from .core.ratelimit import TokenBucket
 from .core.rendering import RenderFailed, render
+from .core.schedule import Refused, SendLater, timing
 from .core.statuses import (
     AmbiguousSendPolicy,
     Category,
@@ -110,6 +119,8 @@ class Adapters:
         )
         self.rate = TokenBucket(settings.max_send_rate)
         self.queue = RecordQueue(settings.email_dead_letter_queue_url)
+        scheduling = settings.scheduling
+        self.schedules = OneTimeSchedules(scheduling.group, scheduling) if scheduling else None
         self.rejections = EventPublisher(
             settings.event_bus_name, settings.status_event_source, EMAIL_REQUEST_REJECTED
         )
@@ -170,6 +181,8 @@ class Parsed:
     """The envelope's ``source`` (valid requests)."""
     fingerprint: RequestFingerprint | None = None
     """What the request is, to tell a redelivery from another request reusing the id."""
+    requested_at: datetime | None = None
+    """When the bus took the request (the envelope's ``time``), for ``sendAt``."""
 
     @classmethod
     def of(cls, record: SqsRecord) -> Parsed | Untracked:
@@ -189,6 +202,7 @@ class Parsed:
             request,
             source=parsed.source,
             fingerprint=RequestFingerprint.of(parsed.source, request),
+            requested_at=parsed.requested_at,
         )
 
 
@@ -202,6 +216,7 @@ class Item:
         "outcome",
         "parsed",
         "reason",
+        "send_at",
         "ses_message_id",
         "suppression",
         "template",
@@ -218,6 +233,8 @@ class Item:
         self.claimed = False
         self.ses_message_id: str | None = None
         self.outcome: Outcome | None = None
+        self.send_at: datetime | None = None
+        """When a ``scheduled`` record is due."""
 
     @property
     def record(self) -> SqsRecord:
@@ -275,6 +292,8 @@ class BatchRun:
         self.ses_ms: list[float] = []
         self.tracking_write_failures = 0
         self.rejections: dict[str, RequestRejectedDetail] = {}
+        self.to_schedule: list[tuple[Item, bool]] = []
+        """Records claimed ``scheduled`` whose schedule to create: (item, claimed just now)."""
         """emailId → the rejection to put for the item concluded ``conflict``."""
 
     @property
@@ -287,11 +306,13 @@ class BatchRun:
         self._parse()
         self._dead_letter()
         self._collapse_duplicates()
+        self._check_send_at()
         self._check_suppression()
         self._load_templates()
         self._render()
         self._check_attachments()
         self._claim()
+        self._schedule()
         self._send()
         self._finish()
         self._reject_conflicts()
@@ -339,6 +360,21 @@ class BatchRun:
                 self._reject(item, conflict)
             else:
                 self._conclude(item, Outcome.DUPLICATE, "same emailId earlier in this batch")
+
+    def _check_send_at(self) -> None:
+        """A request whose ``sendAt`` is ahead is held ``scheduled``; one too far in the past
+        or the future fails (:mod:`.core.schedule`). The rest is checked when it is sent."""
+        now = _now()
+        for item in self._open(Status.PROCESSING):
+            assert item.request is not None
+            decision = timing(item.request.send_at, item.parsed.requested_at, now)
+            if isinstance(decision, Refused):
+                item.fail(decision.reason)
+            elif isinstance(decision, SendLater):
+                if self.adapters.schedules is None:
+                    item.fail("sendAt is ahead but scheduled sends are off (no SCHEDULE_GROUP)")
+                else:
+                    item.intended, item.send_at = Status.SCHEDULED, decision.at
 
     def _check_suppression(self) -> None:
         candidates = self._open(Status.PROCESSING)
@@ -465,6 +501,7 @@ class BatchRun:
                 metadata=item.request.metadata if item.request else None,
                 reason=item.reason,
                 fingerprint=item.fingerprint,
+                scheduled_at=item.send_at,
             )
             for item in items
         ]
@@ -482,6 +519,8 @@ class BatchRun:
             if isinstance(result, Written):
                 if item.intended is Status.PROCESSING:
                     item.claimed = True
+                elif item.intended is Status.SCHEDULED:
+                    self.to_schedule.append((item, True))
                 else:
                     self._record_final(item, item.intended)
             elif isinstance(result, ConditionFailed):
@@ -500,6 +539,9 @@ class BatchRun:
         conflict = _conflict(item, taken.fingerprint)
         if conflict:
             self._reject(item, conflict)
+        elif item.intended is Status.SCHEDULED and taken.status == Status.SCHEDULED:
+            # Redelivered: the first attempt may have died before creating the schedule.
+            self.to_schedule.append((item, False))
         elif taken.status not in (None, Status.PROCESSING):
             self._conclude(item, Outcome.DUPLICATE, f"already {taken.status}")
         elif (
@@ -521,6 +563,23 @@ class BatchRun:
             self._retry(item, TransientError("the expired claim changed before it was held"))
         else:
             self._retry(item, result.error)
+
+    def _schedule(self) -> None:
+        """Create the one-time schedule of each record claimed ``scheduled`` (its body is the
+        schedule's input); an existing one is fine. A failure retries the record, whose
+        redelivery finds the ``scheduled`` item and creates the schedule again."""
+        schedules = self.adapters.schedules
+        for item, claimed_now in self.to_schedule:
+            assert schedules is not None and item.send_at is not None
+            try:
+                schedules.create(item.email_id, item.send_at, item.record.body)
+            except Exception as error:
+                self._retry(item, error)
+                continue
+            if claimed_now:
+                self._conclude(item, Outcome.SCHEDULED, None, scheduledAt=iso(item.send_at))
+            else:
+                self._conclude(item, Outcome.DUPLICATE, "already scheduled")
 
     def _send(self) -> None:
         items = [item for item in self._open(Status.PROCESSING) if item.claimed]
@@ -740,6 +799,7 @@ class BatchRun:
             (RECORDS_DEAD_LETTERED, counts[Outcome.DEAD_LETTERED]),
             (EMAIL_ID_CONFLICTS, counts[Outcome.CONFLICT]),
             (EMAILS_HELD, counts[Outcome.HELD]),
+            (EMAILS_SCHEDULED, counts[Outcome.SCHEDULED]),
             ("TrackingWriteFailures", self.tracking_write_failures),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -12,16 +12,27 @@ UUID) before it is put, so retrying a put can never send an email twice.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from sesmailengine.handlers.aws.schedules import (
+    Cancelled,
+    NotCancellable,
+    OneTimeSchedules,
+    cancel_scheduled,
+)
+from sesmailengine.handlers.aws.tracking import TrackingTable
 from sesmailengine.handlers.core.events import EMAIL_REQUEST
 from sesmailengine.handlers.core.models import EmailRequest, describe
+
+__all__ = ["Cancelled", "Email", "EmailClient", "NotCancellable"]
 
 MAX_ENTRIES_PER_CALL = 10  # PutEvents' limit
 MAX_REQUEST_BYTES = 256 * 1024  # PutEvents' limit for one call, and so for one entry
@@ -55,6 +66,8 @@ class Email:
     subject: str | None = None
     metadata: Mapping[str, Any] | None = None
     tags: Mapping[str, str] | None = None
+    send_at: datetime | str | None = None
+    """Hold the email until then: an aware datetime, or ISO-8601 text with an offset."""
 
     def detail(self, email_id: str) -> dict[str, Any]:
         """The `Email Request` detail (SESMailEngine's schema), without empty fields."""
@@ -71,6 +84,9 @@ class Email:
             "subject": self.subject,
             "metadata": dict(self.metadata) if self.metadata is not None else None,
             "tags": dict(self.tags) if self.tags else None,
+            "sendAt": self.send_at.isoformat()
+            if isinstance(self.send_at, datetime)
+            else self.send_at,
         }
         return {key: value for key, value in detail.items() if value is not None}
 
@@ -88,12 +104,36 @@ class EmailClient:
         region: str | None = None,
         max_attempts: int = 5,
         base_delay_seconds: float = 0.2,
+        tracking_table: str | None = None,
+        schedule_group: str | None = None,
+        dynamodb_client: Any | None = None,
+        scheduler_client: Any | None = None,
     ) -> None:
-        if events_client is None:
-            import boto3
+        """`tracking_table` and `schedule_group` (stack outputs `trackingTableName`,
+        `scheduleGroupName`) are needed only to `cancel`."""
+        import boto3
 
-            events_client = boto3.client("events", endpoint_url=endpoint_url, region_name=region)
-        self._events = events_client
+        given = {
+            "events": events_client,
+            "dynamodb": dynamodb_client,
+            "scheduler": scheduler_client,
+        }
+
+        @functools.cache
+        def client(service: str) -> Any:
+            return given[service] or boto3.client(
+                service, endpoint_url=endpoint_url, region_name=region
+            )
+
+        self._events = client("events")
+        self._cancelling = (
+            (
+                TrackingTable(tracking_table, lambda: client("dynamodb")),
+                OneTimeSchedules(schedule_group, client=lambda: client("scheduler")),
+            )
+            if tracking_table and schedule_group
+            else None
+        )
         self.bus_name = bus_name
         self.source = source
         self._max_attempts = max_attempts
@@ -105,6 +145,14 @@ class EmailClient:
         """Request one email; returns its `emailId`. Options: email_id, sender, reply_to,
         subject, metadata, tags."""
         return self.send_many([Email(to=to, template=template, data=data or {}, **options)])[0]
+
+    def cancel(self, email_id: str) -> Cancelled:
+        """Cancel a scheduled email (status `cancelled`, its schedule deleted; never sent).
+        Raises `NotCancellable` when it is not scheduled (already sent, not found...)."""
+        if self._cancelling is None:
+            raise ValueError("cancel needs tracking_table and schedule_group")
+        tracking, schedules = self._cancelling
+        return cancel_scheduled(tracking, schedules, email_id, datetime.now(UTC))
 
     def send_many(self, emails: Iterable[Email]) -> list[str]:
         """Request many emails: validated first (all or nothing), then put 10 per call within

@@ -8,7 +8,11 @@ abandoned attempt may have sent). A valid request's claim stores its ``requestFi
 (and ``requestFieldDigests``) and takes over a ``processing`` item only if it holds the same
 fingerprint (or none), so a different request reusing the ``emailId`` is never sent under it.
 A claim may also write a final status directly (``failed``, ``suppressed``) under the same
-condition, so an invalid duplicate can never overwrite an email that was sent. *Finishing*
+condition, so an invalid duplicate can never overwrite an email that was sent. A request whose
+``sendAt`` is ahead is claimed ``scheduled`` (with ``scheduledAt``) only when the item does not
+exist; when it is due, its ``processing`` claim takes over the ``scheduled`` item holding the
+same fingerprint. *Cancelling* moves ``scheduled`` to ``cancelled``, so a cancelled email's
+schedule finds nothing to take over. *Finishing*
 writes need the claim token of this invocation, so a late writer can never overwrite a status
 written by the feedback path or by another invocation. *Holding* (the ``hold`` policy) writes
 ``unknown`` over an expired claim, conditional on its token, so only one attempt does it.
@@ -112,13 +116,16 @@ class TrackingTable:
         claimable: str,
     ) -> dict[str, Any]:
         stamp = iso(now)
+        # A scheduled email is listed (date-partition-index) and kept (ttl) from when it is due.
+        due = max(now, claim.scheduled_at or now)
         values: dict[str, Any] = {
             ":status": {"S": claim.status.value},
             ":processing": {"S": Status.PROCESSING.value},
+            ":scheduled": {"S": Status.SCHEDULED.value},
             ":now": {"S": stamp},
             ":nowEpoch": {"N": str(int(now.timestamp()))},
-            ":dp": {"S": stamp[:10]},
-            ":ttl": {"N": str(int((now + timedelta(days=ttl_days)).timestamp()))},
+            ":dp": {"S": iso(due)[:10]},
+            ":ttl": {"N": str(int((due + timedelta(days=ttl_days)).timestamp()))},
             ":zero": {"N": "0"},
             ":one": {"N": "1"},
         }
@@ -145,6 +152,17 @@ class TrackingTable:
             values[":fp"] = {"S": claim.fingerprint.digest}
             values[":fds"] = {"S": claim.fingerprint.fields_text}
             takeover += f" AND ({_SAME_REQUEST})"
+            # Its schedule brought it back (or a redelivery found it due).
+            takeover += " OR (#status = :scheduled AND requestFingerprint = :fp)"
+        if claim.status is Status.SCHEDULED:
+            sets.append("scheduledAt = :sat")
+            values[":sat"] = {"S": iso(due)}
+            return self._update(
+                claim.email_id,
+                f"SET {', '.join(sets)} REMOVE statusReason, claimToken, claimExpiresAt",
+                "attribute_not_exists(emailId)",
+                values,
+            )
         if claim.status is Status.PROCESSING:
             sets += ["claimToken = :token", "claimExpiresAt = :exp"]
             values[":token"] = {"S": token}
@@ -160,6 +178,22 @@ class TrackingTable:
             f"attribute_not_exists(emailId) OR ({takeover})",
             values,
         )
+
+    def cancel(self, email_id: str, reason: str, now: datetime) -> WriteResult:
+        """``scheduled`` → ``cancelled``; ConditionFailed (with the item, None when there is
+        none) when it is not scheduled."""
+        op = self._update(
+            email_id,
+            "SET #status = :cancelled, #ts = :now, statusReason = :reason",
+            "#status = :scheduled",
+            {
+                ":cancelled": {"S": Status.CANCELLED.value},
+                ":scheduled": {"S": Status.SCHEDULED.value},
+                ":now": {"S": iso(now)},
+                ":reason": {"S": reason},
+            },
+        )
+        return self._writer.write_one(op)
 
     def hold(self, email_id: str, claim_token: str, reason: str, now: datetime) -> WriteResult:
         op = self._update(

@@ -220,6 +220,25 @@ class SenderEnvironment(FunctionEnvironment):
         description="EmailQueue's DLQ, where the sender moves a record that can never succeed "
         "(with a `reason` attribute); unset: such a record is retried until SQS moves it.",
     )
+    schedule_group: str | None = Field(
+        None,
+        alias="SCHEDULE_GROUP",
+        description="EventBridge Scheduler group of the one-time schedules holding requests "
+        "whose `sendAt` is ahead; unset: such a request fails.",
+    )
+    scheduler_role_arn: str | None = Field(
+        None,
+        alias="SCHEDULER_ROLE_ARN",
+        description="Role the schedules use to put a request back on EmailQueue.",
+    )
+    email_queue_arn: str | None = Field(
+        None, alias="EMAIL_QUEUE_ARN", description="EmailQueue: where a schedule puts its request."
+    )
+    email_dead_letter_queue_arn: str | None = Field(
+        None,
+        alias="EMAIL_DEAD_LETTER_QUEUE_ARN",
+        description="EmailQueue's DLQ: where a schedule puts a request it could not deliver.",
+    )
     brand_name: BrandName = None
     brand_url: str | None = Field(
         None, alias="BRAND_URL", description="Website, linked from the logo and footer."
@@ -282,6 +301,17 @@ class SenderEnvironment(FunctionEnvironment):
         return url
 
     @model_validator(mode="after")
+    def _scheduling_complete(self) -> Self:
+        if self.schedule_group is not None and None in (
+            self.scheduler_role_arn,
+            self.email_queue_arn,
+        ):
+            raise PydanticCustomError(
+                "environment", "SCHEDULE_GROUP needs SCHEDULER_ROLE_ARN and EMAIL_QUEUE_ARN"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _unsubscribe_complete(self) -> Self:
         if self.unsubscribe_url is not None and self.unsubscribe_key_parameter is None:
             raise PydanticCustomError(
@@ -300,6 +330,18 @@ class SenderEnvironment(FunctionEnvironment):
             primary_color=self.brand_primary_color,
             background_color=self.brand_background_color,
             text_color=self.brand_text_color,
+        )
+
+    @property
+    def scheduling(self) -> ScheduledSends | None:
+        """Where requests with a future ``sendAt`` wait; None: such requests fail."""
+        if self.schedule_group is None or None in (self.scheduler_role_arn, self.email_queue_arn):
+            return None
+        return ScheduledSends(
+            group=self.schedule_group,
+            role_arn=self.scheduler_role_arn or "",
+            queue_arn=self.email_queue_arn or "",
+            dead_letter_queue_arn=self.email_dead_letter_queue_arn,
         )
 
     @property
@@ -323,6 +365,16 @@ class UnsubscribeLinks:
     key_parameter: str
     mailto: str | None
     token_days: int
+
+
+@dataclass(frozen=True)
+class ScheduledSends:
+    """The one-time schedules that hold requests until their ``sendAt``."""
+
+    group: str
+    role_arn: str
+    queue_arn: str
+    dead_letter_queue_arn: str | None
 
 
 class FeedbackEnvironment(FunctionEnvironment):

@@ -66,6 +66,8 @@ class StatusChangedDetail(BaseModel):
     timestamp: str
     statusReason: str | None = None
     metadata: dict[str, Any] | None = None
+    scheduledAt: str | None = None
+    """Set for ``scheduled``: when the email is due."""
     # Set for bounced and soft_bounced.
     bounceType: str | None = None
     bounceSubType: str | None = None

@@ -54,10 +54,12 @@ COUNTERS = {Kind.OPEN: "opens", Kind.CLICK: "clicks"}
 # -- status transitions -----------------------------------------------------------------------
 
 RANK: dict[str, int] = {
+    Status.SCHEDULED: 0,
     Status.PROCESSING: 0,
     Status.UNKNOWN: 1,
     Status.SENT: 2,
     Status.SUPPRESSED: 2,
+    Status.CANCELLED: 2,
     Status.DELIVERED: 3,
     Status.SOFT_BOUNCED: 4,
     Status.FAILED: 5,
@@ -67,7 +69,8 @@ RANK: dict[str, int] = {
 """Statuses only move up this order, so the result does not depend on the order events
 arrive in. A status this code does not know outranks everything: it is never overwritten.
 ``unknown`` sits just above ``processing``: it is a guess about a send nobody saw, so any SES
-event that later proves what happened (``Send`` and everything after it) replaces it."""
+event that later proves what happened (``Send`` and everything after it) replaces it.
+``scheduled`` and ``cancelled`` were never sent, so no SES event names them."""
 
 
 def next_status(current: str | None, incoming: Status | None) -> Status | None:

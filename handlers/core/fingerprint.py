@@ -35,6 +35,8 @@ def _fields(source: str | None, request: EmailRequest) -> dict[str, Any]:
         ),
         "replyTo": request.reply_to,
         "tags": request.tags,
+        # Only when present, so requests without sendAt keep the digests stored before.
+        **({"sendAt": request.send_at.timestamp()} if request.send_at else {}),
         # Only when present, so requests without attachments keep the digests stored before.
         **(
             {"attachments": [a.model_dump(mode="json") for a in request.attachments]}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -65,6 +66,22 @@ def matching(pattern: re.Pattern[str], shape: str) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def _iso_text(value: Any) -> Any:
+    # Only the ISO-8601 text the contract names: pydantic would also take epoch numbers.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 time with an offset, e.g. 2026-01-01T09:00:00+01:00")
+    return value
+
+
+def _has_offset(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("malformed: needs an offset (Z or +HH:MM), e.g. 2026-01-01T09:00:00Z")
+    return value
+
+
+SendAt = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_has_offset)]
 
 
 def _not_too_deep(value: Any) -> Any:
@@ -153,6 +170,8 @@ class EmailRequest(BaseModel):
         default_factory=list, alias="replyTo", max_length=MAX_REPLY_TO
     )
     metadata: Annotated[dict[str, Any], Nested] | None = None
+    send_at: SendAt | None = Field(default=None, alias="sendAt")
+    """Hold the request until then (:mod:`.schedule` says what is too early or too late)."""
     tags: Annotated[dict[str, str], BeforeValidator(_none_is_empty)] = Field(default_factory=dict)
     attachments: Annotated[
         list[AttachmentReference], BeforeValidator(lambda value: [] if value is None else value)
@@ -233,6 +252,8 @@ class ValidRequest:
     request: EmailRequest
     source: str
     """The envelope's ``source``: who asked for the email."""
+    requested_at: datetime | None = None
+    """The envelope's ``time`` (when the bus took the request), if it has a readable one."""
 
 
 @dataclass(frozen=True)
@@ -282,7 +303,12 @@ def parse_body(body: str) -> ParsedBody:
         request = EmailRequest.model_validate(detail)
     except ValidationError as error:
         return invalid(f"invalid request: {describe(error)}")
-    return ValidRequest(email_id=email_id, request=request, source=envelope.source)
+    return ValidRequest(
+        email_id=email_id,
+        request=request,
+        source=envelope.source,
+        requested_at=_moment(envelope.time),
+    )
 
 
 def describe(error: ValidationError, limit: int = 900) -> str:
@@ -294,6 +320,14 @@ def describe(error: ValidationError, limit: int = 900) -> str:
         parts.append(f"{where}: {message}")
     text = "; ".join(parts)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _moment(text: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _usable_id(value: Any) -> str | None:

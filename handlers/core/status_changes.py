@@ -22,7 +22,14 @@ from .statuses import Status
 from .streaks import STREAK_KEY_PREFIX
 
 WITHOUT_REASON = frozenset(
-    {Status.SENT, Status.DELIVERED, Status.SOFT_BOUNCED, Status.BOUNCED, Status.COMPLAINED}
+    {
+        Status.SCHEDULED,
+        Status.SENT,
+        Status.DELIVERED,
+        Status.SOFT_BOUNCED,
+        Status.BOUNCED,
+        Status.COMPLAINED,
+    }
 )
 """Statuses whose event carries no ``statusReason``: an earlier status's reason may still be on
 the item (``failed`` by a rendering failure, then ``bounced``), and it would describe the wrong
@@ -68,6 +75,7 @@ def status_change(
         timestamp=_text(new.get("timestamp")) or changed_at,
         statusReason=None if status in WITHOUT_REASON else _text(new.get("statusReason")),
         metadata=metadata if isinstance(metadata, dict) else None,
+        scheduledAt=_text(new.get("scheduledAt")) if status == Status.SCHEDULED else None,
         bounceType=_text(new.get("bounceType")) if bounce else None,
         bounceSubType=_text(new.get("bounceSubType")) if bounce else None,
         diagnosticCode=_text(new.get("diagnosticCode")) if bounce else None,

@@ -7,9 +7,13 @@ from enum import StrEnum
 class Status(StrEnum):
     """Values of the tracking item's ``status`` attribute.
 
-    The sender writes ``processing``, ``sent``, ``failed`` and ``suppressed``; the feedback
-    processor writes the rest. Everything except ``processing`` is final for the sender: an
-    ``emailId`` in any other status is never sent again.
+    The sender writes ``scheduled``, ``processing``, ``sent``, ``failed`` and ``suppressed``;
+    the feedback processor writes the rest. Everything except ``processing`` and ``scheduled``
+    is final for the sender: an ``emailId`` in any other status is never sent again.
+
+    ``scheduled`` holds a request whose ``sendAt`` is ahead (its one-time schedule brings it back
+    then, and it becomes ``processing``); ``cancelled`` is a scheduled email someone cancelled
+    (``sesmail cancel``): final, never sent.
 
     ``unknown`` is the one status nobody observed: a send may or may not have reached SES (the
     claim expired with no ``sent`` write and no SES ``Send`` event), and the ``hold`` ambiguous-
@@ -18,6 +22,7 @@ class Status(StrEnum):
     arriving later still move it forward (see ``feedback_rules.RANK``).
     """
 
+    SCHEDULED = "scheduled"
     PROCESSING = "processing"
     UNKNOWN = "unknown"
     SENT = "sent"
@@ -27,6 +32,7 @@ class Status(StrEnum):
     SOFT_BOUNCED = "soft_bounced"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+    CANCELLED = "cancelled"
 
 
 class AmbiguousSendPolicy(StrEnum):
@@ -100,7 +106,8 @@ class Outcome(StrEnum):
     """What became of one SQS record. Only ``retry`` and ``untrackable`` are reported in
     ``batchItemFailures``; every other outcome consumes the message (``dead_lettered``: the
     sender put it in the email DLQ itself; ``conflict``: its ``emailId`` names another request;
-    ``held``: an ambiguous send written ``unknown``)."""
+    ``held``: an ambiguous send written ``unknown``; ``scheduled``: held as ``scheduled`` until
+    its one-time schedule brings it back)."""
 
     SENT = "sent"
     FAILED = "failed"
@@ -111,6 +118,7 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
     CONFLICT = "conflict"
     HELD = "held"
+    SCHEDULED = "scheduled"
 
     @property
     def consumed(self) -> bool:

@@ -31,6 +31,8 @@ class Claim:
     fingerprint: RequestFingerprint | None = None
     """What the request was (valid requests only): kept on the item, and a ``processing`` item
     is taken over only by the same request."""
+    scheduled_at: datetime | None = None
+    """When a ``scheduled`` claim is due (its ``scheduledAt``)."""
 
 
 @dataclass(frozen=True)
