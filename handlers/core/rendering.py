@@ -7,7 +7,8 @@ A required variable missing from the data is reported by name before rendering.
 The engine adds its own variables to every context (:data:`.brand.ENGINE_VARIABLES`):
 ``brand`` (name, URL, logo, address and colours from stack config), ``currentYear`` and, for
 marketing templates, ``unsubscribeUrl``. ``templateData`` of the same names is ignored, even
-where the engine sets none (no ``unsubscribeUrl`` in transactional mail).
+where the engine sets none (no ``unsubscribeUrl`` in transactional mail). A marketing template
+is refused when the brand has no postal address for its footer (:data:`NO_POSTAL_ADDRESS`).
 The HTML is then CSS-inlined (:mod:`.inlining`); a rendering larger than
 :data:`MAX_RENDERED_BYTES` fails the email.
 """
@@ -25,6 +26,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from .brand import ENGINE_VARIABLES
 from .errors import TemplateInvalid, Throttled, TransientError
 from .inlining import inline_css
+from .statuses import Category
 
 if TYPE_CHECKING:
     from .compiling import CompiledTemplate
@@ -36,6 +38,12 @@ MAX_RENDERED_BYTES = 10 * 1024 * 1024
 """HTML and text together, in UTF-8. SES refuses messages over 40 MB after MIME encoding
 (base64 grows a part by a third, and both parts are sent); a template loop over large data
 that gets near it is a bug to report, not a message to try."""
+
+
+NO_POSTAL_ADDRESS = (
+    "no postal address: marketing email must show the sender's postal address "
+    "(bulk-mail law such as CAN-SPAM asks for one); set brandAddress"
+)
 
 
 class RenderFailed(Exception):
@@ -72,6 +80,8 @@ def render(
     missing = missing_variables(template, data)
     if missing:
         raise RenderFailed(f"missing variable: {', '.join(missing)}")
+    if template.category is Category.MARKETING and not _postal_address(engine_variables):
+        raise RenderFailed(NO_POSTAL_ADDRESS)
     context: dict[str, Any] = {name: Undefined(name=name) for name in metadata.optionalVariables}
     context["unsubscribeUrl"] = Undefined(name="unsubscribeUrl")
     context.update((name, value) for name, value in data.items() if name not in ENGINE_VARIABLES)
@@ -128,6 +138,12 @@ def _render(template: Template, context: dict[str, Any]) -> str:
         # Whatever a template raises while rendering (a filter on the wrong type, a division
         # by zero) fails the same way on every attempt: it is the template's fault, not ours.
         raise RenderFailed(f"template error: {type(error).__name__}: {error}") from None
+
+
+def _postal_address(engine_variables: Mapping[str, Any] | None) -> str | None:
+    """The address the shared footer shows (``brand.address``), if the engine gave one."""
+    brand = (engine_variables or {}).get("brand") or {}
+    return brand.get("address")
 
 
 def _refuse_oversize(*parts: str) -> None:

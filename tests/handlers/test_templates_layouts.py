@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sender_support import BUCKET, Aws, email_request
+from sesmailengine.handlers.core.rendering import NO_POSTAL_ADDRESS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -189,3 +190,56 @@ def test_every_transactional_starter_is_sent_from_the_bucket_with_inlined_css(
     assert '<td class="card" style="' in simple["Body"]["Html"]["Data"]
     assert "{{" not in simple["Body"]["Text"]["Data"]
     assert "Headers" not in simple
+
+
+KEY_PARAMETER = "/sesmailengine-test/unsubscribe-signing-key"
+
+
+@pytest.fixture
+def marketing_ready(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    """A sender with the unsubscribe endpoint and its key, and the starters in the bucket."""
+    monkeypatch.setenv("UNSUBSCRIBE_URL", "https://abc123.lambda-url.us-east-1.on.aws/")
+    monkeypatch.setenv("UNSUBSCRIBE_KEY_PARAMETER", KEY_PARAMETER)
+    aws.client("ssm").put_parameter(Name=KEY_PARAMETER, Value="k" * 64, Type="SecureString")
+    upload_starters(aws)
+    return aws
+
+
+def newsletter_request() -> dict:
+    sample = json.loads((TEMPLATES / "newsletter" / "metadata.json").read_text())["sampleData"]
+    return email_request(emailId="news-1", templateName="newsletter", templateData=sample)
+
+
+def test_the_newsletter_starter_is_sent_with_the_postal_address_in_its_footer(
+    marketing_ready: Aws, invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRAND_ADDRESS", "1 Road, Town")
+    invoke(newsletter_request())
+    assert marketing_ready.item("news-1")["status"] == "sent"
+    body = marketing_ready.send_requests[0]["Content"]["Simple"]["Body"]
+    assert "1 Road, Town" in body["Html"]["Data"] and "1 Road, Town" in body["Text"]["Data"]
+
+
+def test_marketing_mail_without_a_postal_address_is_refused_with_the_reason(
+    marketing_ready: Aws, invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a sender whose stack sets no brandAddress
+    monkeypatch.delenv("BRAND_ADDRESS")
+    # WHEN the newsletter (a marketing template) is requested
+    response = invoke(newsletter_request())
+    # THEN nothing is sent and the email is failed, naming the setting that is missing
+    assert response == {"batchItemFailures": []}
+    assert marketing_ready.send_requests == []
+    item = marketing_ready.item("news-1")
+    assert item["status"] == "failed"
+    assert item["statusReason"] == NO_POSTAL_ADDRESS
+    assert "brandAddress" in item["statusReason"]
+
+
+def test_transactional_mail_needs_no_postal_address(
+    marketing_ready: Aws, invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BRAND_ADDRESS")
+    sample = json.loads((TEMPLATES / "welcome" / "metadata.json").read_text())["sampleData"]
+    invoke(email_request(emailId="w-1", templateName="welcome", templateData=sample))
+    assert marketing_ready.item("w-1")["status"] == "sent"
