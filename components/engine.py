@@ -12,9 +12,11 @@ from .function import FunctionDefaults, LambdaCode
 from .ingestion import Ingestion, IngestionArgs
 from .monitoring import AlarmThresholds, Monitoring, MonitoringArgs, UnmatchedEventsRule
 from .naming import Named, SharedState, child_options, component_type
+from .scheduling import ScheduledSends, ScheduledSendsArgs
 from .sending import (
     Brand,
     EmailDeadLetterQueue,
+    ScheduleTarget,
     Sender,
     SenderTuning,
     Sending,
@@ -58,6 +60,7 @@ class EmailEngine(pulumi.ComponentResource):
     sender_event_source_mapping_uuid: pulumi.Output[str]
     unsubscribe_url: pulumi.Output[str]
     mail_from_domain: pulumi.Output[str | None]
+    schedule_group_name: pulumi.Output[str]
 
     def __init__(
         self,
@@ -88,7 +91,10 @@ class EmailEngine(pulumi.ComponentResource):
             bus=Named(ingestion.bus_name, ingestion.bus_arn),
         )
         unsubscribe = self._unsubscribe(settings, functions, state)
-        sending = self._sending(settings, functions, state, storage, ingestion, unsubscribe)
+        scheduled_sends = self._scheduled_sends(ingestion)
+        sending = self._sending(
+            settings, functions, state, storage, ingestion, unsubscribe, scheduled_sends
+        )
         topic_key = self._topic_key(settings, sending)
         feedback = self._feedback(settings, functions, state, sending, topic_key)
         status_events = self._status_events(settings, functions, state, storage)
@@ -130,6 +136,7 @@ class EmailEngine(pulumi.ComponentResource):
         self.sender_event_source_mapping_uuid = sending.event_source_mapping_uuid
         self.unsubscribe_url = unsubscribe.endpoint_url
         self.mail_from_domain = sending.mail_from_domain
+        self.schedule_group_name = scheduled_sends.group_name
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:
@@ -160,6 +167,7 @@ class EmailEngine(pulumi.ComponentResource):
             "senderEventSourceMappingUuid": self.sender_event_source_mapping_uuid,
             "unsubscribeUrl": self.unsubscribe_url,
             "mailFromDomain": self.mail_from_domain,
+            "scheduleGroupName": self.schedule_group_name,
         }
 
     def _storage(self, settings: EngineSettings) -> Storage:
@@ -223,6 +231,7 @@ class EmailEngine(pulumi.ComponentResource):
         storage: Storage,
         ingestion: Ingestion,
         unsubscribe: Unsubscribe,
+        scheduled_sends: ScheduledSends,
     ) -> Sending:
         return Sending(
             f"{self._name}-sending",
@@ -284,6 +293,22 @@ class EmailEngine(pulumi.ComponentResource):
                     mailto=settings.unsubscribe_mailto,
                 ),
                 ses_sandbox=settings.ses_sandbox,
+                schedules=ScheduleTarget(
+                    group_name=scheduled_sends.group_name,
+                    schedules_arn=scheduled_sends.schedules_arn,
+                    role_arn=scheduled_sends.role_arn,
+                ),
+            ),
+            opts=child_options(self),
+        )
+
+    def _scheduled_sends(self, ingestion: Ingestion) -> ScheduledSends:
+        return ScheduledSends(
+            f"{self._name}-scheduled-sends",
+            ScheduledSendsArgs(
+                group_name=self._default_name,
+                queue_arn=ingestion.queue_arn,
+                dead_letter_queue_arn=ingestion.dead_letter_queue_arn,
             ),
             opts=child_options(self),
         )

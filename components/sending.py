@@ -130,6 +130,18 @@ class EmailDeadLetterQueue:
     """What the sender may send to (IAM)."""
 
 
+@dataclass(frozen=True)
+class ScheduleTarget:
+    """The one-time schedules the sender creates for requests with a future `sendAt`."""
+
+    group_name: pulumi.Input[str]
+    """Their schedule group (environment)."""
+    schedules_arn: pulumi.Input[str]
+    """The ARN pattern of the group's schedules: the only ones the sender may create (IAM)."""
+    role_arn: pulumi.Input[str]
+    """The role the schedules put the request back on EmailQueue with (passed to Scheduler)."""
+
+
 @dataclass
 class SendingArgs:
     functions: FunctionDefaults
@@ -160,6 +172,8 @@ class SendingArgs:
     attachments fail."""
     unsubscribe: UnsubscribeLinks | None = None
     """One-click unsubscribe; without it marketing templates cannot be sent."""
+    schedules: ScheduleTarget | None = None
+    """Scheduled sends; without them a request whose `sendAt` is ahead fails."""
     ses_sandbox: bool = False
     """The account's SES is in the sandbox, where SES also authorizes each send against the
     verified recipient's identity: the sender may then use any identity of the account, but
@@ -329,6 +343,16 @@ def _environment(
         event_bus_name=args.state.bus.name,
         status_event_source=args.event_source,
         email_dead_letter_queue_url=args.dead_letter_queue.url,
+        **(
+            {
+                "schedule_group": args.schedules.group_name,
+                "scheduler_role_arn": args.schedules.role_arn,
+                "email_queue_arn": args.queue_arn,
+                "email_dead_letter_queue_arn": args.dead_letter_queue.arn,
+            }
+            if args.schedules is not None
+            else {}
+        ),
         default_sender_email=sender.email,
         default_sender_name=sender.name,
         template_cache_ttl_seconds=tuning.template_cache_seconds,
@@ -442,6 +466,8 @@ def _policy(
         statements.extend(_attachment_statements(args.attachment_bucket))
     if args.ses_sandbox:
         statements.append(_sandbox_recipients_statement(args, domain, identity_arn))
+    if args.schedules is not None:
+        statements += _scheduling_statements(args.schedules)
     if args.unsubscribe is not None:
         statements.append(
             {
@@ -469,6 +495,26 @@ def _attachment_statements(bucket: Named) -> list[pulumi.Input[dict[str, object]
             "Effect": "Allow",
             "Action": "s3:ListBucket",
             "Resource": bucket.arn,
+        },
+    ]
+
+
+def _scheduling_statements(schedules: ScheduleTarget) -> list[pulumi.Input[dict[str, object]]]:
+    """A request whose `sendAt` is ahead gets a one-time schedule in the engine's group, which
+    runs with the schedules' role: the sender may pass that role, to Scheduler only."""
+    return [
+        {
+            "Sid": "ScheduleLaterSends",
+            "Effect": "Allow",
+            "Action": "scheduler:CreateSchedule",
+            "Resource": schedules.schedules_arn,
+        },
+        {
+            "Sid": "PassTheSchedulesRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": schedules.role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
         },
     ]
 
