@@ -68,6 +68,8 @@ class Email:
     tags: Mapping[str, str] | None = None
     send_at: datetime | str | None = None
     """Hold the email until then: an aware datetime, or ISO-8601 text with an offset."""
+    attachments: Sequence[Mapping[str, str]] | None = None
+    """Objects of the attachment bucket, each `{"key", "filename", "contentType"}`."""
 
     def detail(self, email_id: str) -> dict[str, Any]:
         """The `Email Request` detail (SESMailEngine's schema), without empty fields."""
@@ -87,6 +89,7 @@ class Email:
             "sendAt": self.send_at.isoformat()
             if isinstance(self.send_at, datetime)
             else self.send_at,
+            "attachments": [dict(a) for a in self.attachments] if self.attachments else None,
         }
         return {key: value for key, value in detail.items() if value is not None}
 
@@ -143,7 +146,7 @@ class EmailClient:
         self, to: str, template: str, data: Mapping[str, Any] | None = None, **options: Any
     ) -> str:
         """Request one email; returns its `emailId`. Options: email_id, sender, reply_to,
-        subject, metadata, tags."""
+        subject, metadata, tags, send_at, attachments."""
         return self.send_many([Email(to=to, template=template, data=data or {}, **options)])[0]
 
     def cancel(self, email_id: str) -> Cancelled:

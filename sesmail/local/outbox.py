@@ -1,12 +1,15 @@
-"""Every email local mode sends, as a person can open it: `.eml` (real MIME) and `.html`."""
+"""Every email local mode sends, as a person can open it: `.eml` (real MIME, attachments
+included) and `.html`."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 from .ses_extensions import SentRequest
 
@@ -59,7 +62,23 @@ def mime_message(sent: SentRequest) -> EmailMessage:
             message.add_alternative(body["Html"]["Data"], subtype="html")
         else:
             message.set_content(body["Html"]["Data"], subtype="html")
+    for attachment in simple.get("Attachments", []):
+        _attach(message, attachment)
     return message
+
+
+def _attach(message: EmailMessage, attachment: dict[str, Any]) -> None:
+    """One SESv2 `Attachment` as SES adds it: a part of a `multipart/mixed` message (the
+    request carries `RawContent` base64-encoded, as on the wire)."""
+    maintype, _, subtype = attachment.get("ContentType", "application/octet-stream").partition("/")
+    message.add_attachment(
+        base64.b64decode(attachment["RawContent"]),
+        maintype=maintype,
+        subtype=subtype,
+        filename=attachment["FileName"],
+        disposition=attachment.get("ContentDisposition", "ATTACHMENT").lower(),
+        cid=f"<{attachment['ContentId']}>" if attachment.get("ContentId") else None,
+    )
 
 
 def _file_stem(sent: SentRequest) -> str:

@@ -3,8 +3,10 @@
 - A configuration set's sending switch: SES refuses to send under a configuration set whose
   sending is disabled, and the sending brake relies on that. moto neither stores the switch
   (`PutConfigurationSetSendingOptions`) nor enforces it.
-- The whole SendEmail request: moto keeps only the HTML body, but local mode's outbox and its
-  emulated SES events need the text part, headers, tags and configuration set.
+- The whole SendEmail request: moto keeps only the HTML body (and drops attachments), but local
+  mode's outbox and its emulated SES events need the text part, headers, attachments, tags and
+  configuration set. The request is kept as it arrived: JSON, blobs such as an attachment's
+  `RawContent` base64-encoded.
 
 Local mode and the tests install this small extension.
 """

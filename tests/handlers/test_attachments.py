@@ -216,3 +216,19 @@ def test_reusing_an_email_id_with_other_attachments_does_not_send_again(
     assert response == {"batchItemFailures": []}
     assert len(aws.send_requests) == 1
     assert aws.item("order-1")["status"] == "sent"
+
+
+def test_an_attachment_the_sender_may_not_read_fails_the_email(
+    aws: Aws, attachments, invoke
+) -> None:
+    # GIVEN an object S3 refuses the sender (encrypted with a key of the producer's, say)
+    attachments.put_object(Bucket=ATTACHMENT_BUCKET, Key="orders/O-1042/invoice.pdf", Body=INVOICE)
+    fail_s3("HeadObject", 403, "403")
+    # WHEN the sender handles a request attaching it
+    invoke(email_request(emailId="order-1", attachments=[invoice()]))
+    # THEN it is failed as unreadable, not retried forever
+    item = aws.item("order-1")
+    assert item["status"] == "failed"
+    assert item["statusReason"].startswith(
+        "attachment unreadable: orders/O-1042/invoice.pdf (S3 AccessDenied"
+    )
