@@ -44,6 +44,8 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+Topic = Annotated[str, matching(_TOPIC, "1 to 64 ASCII letters, digits, '.', '_' or '-'")]
+"""A template's ``topic``: what an unsubscribe from it is recorded against."""
 VariableName = Annotated[
     str, matching(_VARIABLE_NAME, "a letter or '_', then ASCII letters, digits or '_'")
 ]
@@ -63,9 +65,7 @@ class TemplateMetadata(BaseModel):
     optionalVariables: list[VariableName] = Field(default_factory=list)
     version: str | int | float | None = None
     category: Category = Category.TRANSACTIONAL
-    topic: (
-        Annotated[str, matching(_TOPIC, "1 to 64 ASCII letters, digits, '.', '_' or '-'")] | None
-    ) = None
+    topic: Topic | None = None
     """What an unsubscribe from this (marketing) template is recorded against; the template
     name when absent."""
     sampleData: dict[str, Any] | None = None
