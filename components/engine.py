@@ -28,6 +28,7 @@ from .settings import EngineSettings
 from .status_events import StatusEvents, StatusEventsArgs
 from .storage import Storage, StorageArgs
 from .sweep import StuckEmailSweep, StuckEmailSweepArgs
+from .template_files import marketing_templates
 from .unsubscribe import Unsubscribe, UnsubscribeArgs, marketing_topics
 
 
@@ -172,6 +173,8 @@ class EmailEngine(pulumi.ComponentResource):
 
     def _storage(self, settings: EngineSettings) -> Storage:
         templates = package_folder(TEMPLATES_PACKAGE) if settings.upload_starter_templates else None
+        if templates is not None and not settings.brand_address:
+            self._warn_no_postal_address(list(marketing_templates(templates)))
         return Storage(
             f"{self._name}-storage",
             StorageArgs(
@@ -181,6 +184,15 @@ class EmailEngine(pulumi.ComponentResource):
             ),
             opts=child_options(self),
         )
+
+    def _warn_no_postal_address(self, marketing: list[str]) -> None:
+        if marketing:
+            pulumi.log.warn(
+                f"brandAddress is not set: the sender refuses the marketing templates "
+                f"({', '.join(marketing)}) until it is, as bulk-mail law asks for a postal "
+                "address in their footer; `pulumi config set sesmailengine:brandAddress '...'`",
+                resource=self,
+            )
 
     def _ingestion(self, settings: EngineSettings) -> Ingestion:
         return Ingestion(

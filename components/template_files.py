@@ -8,7 +8,10 @@ command-line tools can import it without building anything.
 from __future__ import annotations
 
 import mimetypes
-from pathlib import PurePath, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
+
+from .handlers.core.compiling import SHARED_FOLDER_PREFIX, TemplateMetadata
+from .handlers.core.statuses import Category
 
 TEMPLATE_PREFIX = "templates/"
 """Every template file lives under this bucket prefix: `templates/<name>/<file>`, and the shared
@@ -29,3 +32,16 @@ def content_type(name: str) -> str:
     guessed, _ = mimetypes.guess_type(PurePosixPath(name).name)
     text = guessed or "application/octet-stream"
     return f"{text}; charset=utf-8" if text.startswith("text/") else text
+
+
+def marketing_templates(folder: Path) -> dict[str, TemplateMetadata]:
+    """The templates in `folder` that are marketing mail: name → metadata, sorted by name."""
+    found = {}
+    for metadata_file in sorted(folder.glob("*/metadata.json")):
+        name = metadata_file.parent.name
+        if name.startswith(SHARED_FOLDER_PREFIX) or not is_template_file(PurePath(name)):
+            continue
+        metadata = TemplateMetadata.model_validate_json(metadata_file.read_text(encoding="utf-8"))
+        if metadata.category is Category.MARKETING:
+            found[name] = metadata
+    return found
