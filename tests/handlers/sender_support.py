@@ -51,6 +51,7 @@ SENDER_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "email-sender",
     "POWERTOOLS_METRICS_NAMESPACE": "SESMailEngine",
     "ENGINE_NAME": ENGINE,
+    "BRAND_ADDRESS": "1 Test Road, Testville",  # marketing mail is refused without one
 }
 """The sender's environment in every handler test (``UNSET_ENVIRONMENT`` is removed)."""
 UNSET_ENVIRONMENT = (
