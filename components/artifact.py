@@ -186,6 +186,20 @@ def placeholder_artifacts(folder: Path) -> LambdaArtifacts:
     )
 
 
+def local_artifacts(folder: Path) -> LambdaArtifacts:
+    """The real code zip (the handlers as deployed) and a placeholder layer: what local mode
+    creates its functions from. Its handlers import their dependencies from this interpreter,
+    so the layer (pip, the network) is not needed."""
+    placeholder = placeholder_artifacts(folder)
+    code_zip = _cached_code(package_folder(HANDLERS_PACKAGE), folder)
+    return LambdaArtifacts(
+        code_zip=code_zip,
+        layer_zip=placeholder.layer_zip,
+        code_hash=_base64_sha256(code_zip.read_bytes()),
+        layer_hash=placeholder.layer_hash,
+    )
+
+
 def _cached_layer(requirements: Path, architecture: str, python_version: str, cache: Path) -> Path:
     key = hashlib.sha256(
         json.dumps(

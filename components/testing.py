@@ -66,6 +66,8 @@ class DeclaredResource:
     ignore_changes: tuple[str, ...] = ()
     """Properties Pulumi keeps from the state instead of the program once the resource exists
     (`ResourceOptions(ignore_changes=...)`), by their wire names (`sendingOptions`)."""
+    custom: bool = True
+    """A provider's resource (something `pulumi up` creates), not a component grouping others."""
 
     @property
     def parent_type(self) -> str:
@@ -173,6 +175,7 @@ def run_program(
                 outputs=dict(registration.state),
                 ignore_changes=ignored.get(urn, ()),
                 provider=mocks.providers.get((type_, name), ""),
+                custom=mocks.custom.get((type_, name), True),
             )
         )
     return ResourceGraph(resources=resources, outputs=outputs, aliases=aliases)
@@ -229,9 +232,11 @@ class _AwsShapedMocks(pulumi.runtime.Mocks):
         # Explicit aws providers' id → their region, so a data call made through one (such as
         # the dashboard's aws.get_region) answers with that provider's region.
         self.regions: dict[str, str] = {}
+        self.custom: dict[tuple[str, str], bool] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        self.custom[(args.typ, args.name)] = args.custom
         physical = _physical_name(args.typ, args.name, args.inputs)
         outputs = _generated_outputs(args.typ, physical, args.inputs)
         self.providers[(args.typ, args.name)] = args.provider or ""

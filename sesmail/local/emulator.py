@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import in_process, moto_extensions, ses_extensions
+from . import alarms, in_process, moto_extensions, ses_extensions
 
 # Local mode talks only to the emulator: these replace any real credentials in the process.
 FAKE_CREDENTIALS = {
@@ -30,6 +30,7 @@ class Emulator:
 
         ses_extensions.install()
         moto_extensions.install()
+        alarms.install()
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.endpoint = ""
         self._clients: dict[str, Any] = {}
@@ -48,6 +49,7 @@ class Emulator:
             urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         ).close()
         ses_extensions.take_sent_requests()
+        alarms.take_transitions()
         moto_extensions.forget_visibility_changes()
         with self._clients_lock:
             self._clients.clear()

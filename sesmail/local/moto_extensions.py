@@ -45,6 +45,10 @@ does, in ways a deployment never shows but a local run of thousands of emails do
   (most of the cost of reading a stream). Here they are written with `json.dumps`: the same
   document (timestamps as epoch seconds, as the serializer writes them); an answer with a
   binary attribute still goes through the serializer.
+- S3 bucket policies: moto evaluates a statement's conditions without the request's context,
+  so the engine's TLS-only deny (`aws:SecureTransport` false) would deny every request.
+  Deployed, every SDK reaches S3 over TLS; here the loopback stands for it, and the policy's
+  other statements still apply.
 - Which messages a handler changed the visibility of: a record the sender failed keeps the
   visibility the handler chose (`visibility_changed`), the runtime times only the others.
 
@@ -99,7 +103,9 @@ from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.events.utils import EventTemplateParser
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_api._internal import mock_random
+from moto.s3.models import FakeBucket
 from moto.sns.models import Subscription, sns_backends
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
@@ -149,6 +155,7 @@ def install() -> None:
         EventTemplateParser.parse = staticmethod(_transform_input)  # type: ignore[method-assign]
         Subscription.get_post_data = _signed_with_one_certificate  # type: ignore[method-assign]
         backends.list_of_moto_modules = lambda: MOTO_SERVICES
+        FakeBucket.get_permission = _permission_over_tls  # type: ignore[method-assign]
         _installed = True
 
 
@@ -164,6 +171,28 @@ def visibility_changed(receipt_handle: str) -> bool:
 def forget_visibility_changes() -> None:
     with _visibility_lock:
         _visibility_changed.clear()
+
+
+def _permission_over_tls(self: FakeBucket, action: str, resource: str) -> PermissionResult:
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    policy = json.loads(self.policy)
+    statements = (
+        policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+    )
+    # A statement applies only when all its conditions hold: over TLS, one that asks for
+    # `aws:SecureTransport` false never does.
+    applicable = [s for s in statements if not _only_without_tls(s.get("Condition") or {})]
+    if not applicable:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps({**policy, "Statement": applicable})).is_action_permitted(
+        action, resource
+    )
+
+
+def _only_without_tls(condition: dict[str, Any]) -> bool:
+    secure = {k.lower(): v for k, v in (condition.get("Bool") or {}).items()}
+    return str(secure.get("aws:securetransport", "")).lower() == "false"
 
 
 def _serialised(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sesmailengine import artifact
 from sesmailengine.handlers import batch
-from sesmailengine.testing import placeholder_artifacts, run_program, stack_config_file
+from sesmailengine.testing import run_program, stack_config_file
 
 from ..target import TargetError, running_local_state
 from .emulator import FAKE_CREDENTIALS, REGION, Emulator, running_emulator
@@ -96,8 +96,9 @@ def local_session(
         program,
         stack=stack,
         config=config,
-        # Nothing is deployed locally: no need to build (and download) the Lambda layer.
-        lambda_artifacts=placeholder_artifacts(Path(tempfile.mkdtemp())),
+        # The functions are created from the real code archive; their dependencies are this
+        # interpreter's, so the layer (pip, the network) is not built.
+        lambda_artifacts=artifact.local_artifacts(Path(tempfile.mkdtemp())),
     )
     state_dir.mkdir(parents=True, exist_ok=True)
     with running_emulator(port=port) as emulator:

@@ -156,4 +156,4 @@ def test_every_declared_table_queue_bus_and_topic_exists_with_its_settings(local
         "metadata.json",
         "template.html",
     }
-    assert "sesmailengine-sending-sender-role" in local.deployment.skipped
+    assert "Role sesmailengine-sending-sender-role" in local.deployment.provisioned
