@@ -50,13 +50,13 @@ def test_a_replay_recovers_a_lost_request_and_never_sends_twice(local: LocalSess
 
 def test_a_replay_window_must_end_after_it_starts() -> None:
     result = sesmail("replay", "--since", "2025-01-02T00:00", "--until", "2025-01-01T00:00")
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # a usage error is one line, exit 1
     assert "must be before --until" in result.output
 
 
 def test_a_replay_needs_a_readable_time() -> None:
     result = sesmail("replay", "--since", "yesterday")
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # a usage error is one line, exit 1
     assert "use ISO 8601" in result.output
 
 
