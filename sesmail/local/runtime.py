@@ -37,7 +37,7 @@ from typing import Any
 
 from sesmailengine.handlers.core.environment import SenderEnvironment
 
-from . import moto_extensions, ses_extensions
+from . import moto_extensions, schedules, ses_extensions
 from .outbox import Outbox
 from .provision import LocalDeployment, LocalFunction, QueueTrigger, StreamTrigger, TopicTrigger
 from .ses_events import ses_events_for
@@ -213,6 +213,7 @@ class LocalRuntime:
 
     def step(self) -> Activity:
         activity = Activity()
+        schedules.fire_due_schedules(self.client)  # due requests join EmailQueue, polled next
         for trigger in self.deployment.queue_triggers:
             activity.sqs_records += self._poll_queue(trigger)
         activity.emails_sent += self._publish_ses_events()
