@@ -120,6 +120,7 @@ def local_command(ctx: Context, stack: str, project: Path | None, port: int) -> 
             f"[bold green]sesmailengine ({stack}) is running locally[/] at {endpoint}",
             soft_wrap=True,
         )
+        say(f"  {session.deployment.summary}", soft_wrap=True)
         say(
             f"  export AWS_ENDPOINT_URL={endpoint} "
             f"AWS_ACCESS_KEY_ID={FAKE_CREDENTIALS['AWS_ACCESS_KEY_ID']} "

@@ -15,6 +15,9 @@
 - Environments: a function's environment variables are process-wide (`os.environ`), so only
   one function runs at a time: a round of the sender's instances shares its environment, and
   the feedback processor runs between rounds.
+- Alarms: a change of an alarm's state (`aws cloudwatch set-alarm-state`) runs the actions
+  of its new state, as CloudWatch does: its functions invoked asynchronously (if their
+  permissions let CloudWatch), its topics notified.
 - SES: after every accepted SendEmail, the events SES would publish (Delivery, Bounce,
   Complaint, following the SES mailbox simulator) go to the configuration set's topic, and the
   message is written to the outbox.
@@ -37,7 +40,7 @@ from typing import Any
 
 from sesmailengine.handlers.core.environment import SenderEnvironment
 
-from . import moto_extensions, schedules, ses_extensions
+from . import alarms, moto_extensions, schedules, ses_extensions
 from .outbox import Outbox
 from .provision import LocalDeployment, LocalFunction, QueueTrigger, StreamTrigger, TopicTrigger
 from .ses_events import ses_events_for
@@ -132,10 +135,17 @@ class Activity:
     sns_records: int = 0
     emails_sent: int = 0
     stream_records: int = 0
+    alarm_changes: int = 0
 
     @property
     def any(self) -> bool:
-        return bool(self.sqs_records or self.sns_records or self.emails_sent or self.stream_records)
+        return bool(
+            self.sqs_records
+            or self.sns_records
+            or self.emails_sent
+            or self.stream_records
+            or self.alarm_changes
+        )
 
 
 class LocalRuntime:
@@ -213,6 +223,7 @@ class LocalRuntime:
 
     def step(self) -> Activity:
         activity = Activity()
+        activity.alarm_changes = self._run_alarm_actions()
         schedules.fire_due_schedules(self.client)  # due requests join EmailQueue, polled next
         for trigger in self.deployment.queue_triggers:
             activity.sqs_records += self._poll_queue(trigger)
@@ -484,6 +495,47 @@ class LocalRuntime:
                     "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
                 },
             )
+
+    # -- alarms -------------------------------------------------------------------------------
+
+    def _run_alarm_actions(self) -> int:
+        transitions = alarms.take_transitions()
+        for transition in transitions:
+            for action in transition.actions:
+                service = action.split(":")[2]
+                if service == "lambda":
+                    self._invoke_for_alarm(action, transition)
+                elif service == "sns":
+                    subject, message = transition.notification()
+                    self.client("sns").publish(TopicArn=action, Subject=subject, Message=message)
+                else:
+                    logging.getLogger(__name__).warning(
+                        "alarm %s: local mode does not run %s actions (%s)",
+                        transition.name,
+                        service,
+                        action,
+                    )
+        return len(transitions)
+
+    def _invoke_for_alarm(self, function_arn: str, transition: alarms.AlarmTransition) -> None:
+        function = self.deployment.function_named(function_arn)
+        lambda_ = self.client("lambda")
+        try:
+            policy = lambda_.get_policy(FunctionName=function_arn)["Policy"]
+        except lambda_.exceptions.ResourceNotFoundException:
+            policy = None
+        if function is None or not alarms.invocation_allowed(policy, transition.arn):
+            # What CloudWatch records in the alarm's history when it cannot invoke.
+            logging.getLogger(__name__).error(
+                "alarm %s could not invoke %s: no function, or its resource policy does not "
+                "allow %s for this alarm",
+                transition.name,
+                function_arn,
+                alarms.ALARM_ACTION_PRINCIPAL,
+            )
+            return
+        with self._running(function):
+            self._invoke_async(function, transition.lambda_event())
 
     # -- SES ----------------------------------------------------------------------------------
 

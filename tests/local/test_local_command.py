@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -80,6 +81,8 @@ def test_another_process_sends_through_a_running_local_mode(tmp_path, monkeypatc
     # AND it stops cleanly on Ctrl-C, removing its state file
     assert process.returncode == 0, output
     assert "running locally" in output
+    # (having created every resource the program declares)
+    assert re.search(r"provisioned (\d+) of \1 declared resources", output), output
     assert not (tmp_path / ".sesmail" / "local.json").exists()
 
 
