@@ -84,6 +84,9 @@ def required_actions(service: str, operation: str, params: dict[str, Any]) -> se
         return {(f"sqs:{_SQS_BATCHES.get(operation, operation)}", service)}
     if service == "s3":
         return {(f"s3:{_S3_ACTIONS.get(operation, operation)}", service)}
+    if service == "scheduler" and operation == "CreateSchedule":
+        # The schedule's role is passed to Scheduler: IAM checks iam:PassRole on it too.
+        return {("scheduler:CreateSchedule", service), ("iam:PassRole", "iam")}
     if service != "dynamodb":
         return {(f"{service}:{operation}", service)}
     if operation == "TransactWriteItems":

@@ -24,6 +24,7 @@ HANDLER_TESTS = PROJECT_DIR / "tests" / "handlers"
 TRACED_TESTS = (
     "test_email_sender.py",
     "test_sender_reliability.py",
+    "test_scheduled_sends.py",
     "test_attachments.py",
     "test_feedback.py",
     "test_status_events.py",
