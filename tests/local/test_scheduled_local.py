@@ -19,11 +19,10 @@ from sesmail.local.session import LocalSession
 
 @pytest.fixture(scope="module")
 def group(local: LocalSession) -> str:
+    """The engine's schedule group, as local mode provisioned it."""
     name = local.outputs["scheduleGroupName"]
-    scheduler = local.client("scheduler")
-    existing = {g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]}
-    if name not in existing:  # until local provisioning declares aws:scheduler/scheduleGroup
-        scheduler.create_schedule_group(Name=name)
+    groups = local.client("scheduler").list_schedule_groups()["ScheduleGroups"]
+    assert name in {g["Name"] for g in groups}
     return name
 
 
