@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/bench_sender.py
 	$(BIN)/python bench/bench_artifact.py
 	$(BIN)/python bench/bench_local.py
+	$(BIN)/python bench/bench_pacing.py
 
 # Every parser fuzzed with Hypothesis's long profile (thousands of examples per property;
 # `make test` runs the same properties with the fast, deterministic `ci` profile).

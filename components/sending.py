@@ -42,8 +42,9 @@ class SenderTuning:
     """How long SQS gathers a batch; 0 invokes as soon as messages arrive."""
     maximum_concurrency: int
     """Most sender instances SQS runs at once."""
-    max_send_rate: float
-    """Emails per second per sender instance; 0 means unlimited."""
+    max_send_rate: float | None
+    """Emails per second per sender instance; 0 means unlimited; None: each instance finds
+    its rate from the account's SES quota and SES's throttling."""
     claim_timeout_seconds: int
     """Age after which a `processing` claim belongs to a crashed invocation: longer than
     EmailQueue's visibility timeout, so a redelivered request meets the live claim."""
@@ -358,6 +359,7 @@ def _environment(
         template_cache_ttl_seconds=tuning.template_cache_seconds,
         tracking_ttl_days=tuning.tracking_ttl_days,
         max_send_rate=tuning.max_send_rate,
+        maximum_concurrency=tuning.maximum_concurrency,
         claim_timeout_seconds=tuning.claim_timeout_seconds,
         ambiguous_send_policy=tuning.ambiguous_send_policy,
         brand_name=brand.name,
@@ -400,6 +402,14 @@ def _policy(
             "Effect": "Allow",
             "Action": "ses:SendEmail",
             "Resource": ses_resources,
+        },
+        {
+            # With maxSendRate unset, each instance paces from the account's SES quota.
+            # GetAccount has no resource: IAM accepts only "*".
+            "Sid": "ReadSendingQuota",
+            "Effect": "Allow",
+            "Action": "ses:GetAccount",
+            "Resource": "*",
         },
         {
             # Claims and outcomes are conditional updates, alone or in TransactWriteItems

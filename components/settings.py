@@ -125,7 +125,8 @@ class EngineSettings(BaseModel):
     ses_sandbox: bool = Field(
         False,
         description="The account's SES is still in the sandbox (1 email/s, 200 a day, verified "
-        "recipients only). Requires maximumConcurrency x maxSendRate <= 1, and lets the sender "
+        "recipients only). A maxSendRate that is set must keep maximumConcurrency x maxSendRate "
+        "<= 1 (unset, the instances share the sandbox's quota read from SES). Lets the sender "
         "send to verified recipient identities of other domains, from its own addresses only.",
     )
 
@@ -177,8 +178,12 @@ class EngineSettings(BaseModel):
         description="Most sender instances SQS runs at once (AWS allows 2 to 1000). Bounds "
         "the SES send rate together with maxSendRate.",
     )
-    max_send_rate: float = Field(
-        0, ge=0, description="Emails per second per sender instance; 0 means unlimited."
+    max_send_rate: float | None = Field(
+        None,
+        ge=0,
+        description="Emails per second per sender instance; 0 means unlimited. Unset: each "
+        "instance finds its rate from the account's SES quota (GetAccount) divided by "
+        "maximumConcurrency, and adapts to SES's throttling (README, Pacing).",
     )
     claim_timeout_seconds: int | None = Field(
         None,
@@ -537,7 +542,8 @@ class EngineSettings(BaseModel):
     @model_validator(mode="after")
     def _sandbox_rate_fits(self) -> EngineSettings:
         # The sandbox refuses sends above 1 email/s; each sender instance paces itself.
-        if not self.ses_sandbox:
+        # Unset, the instances read the sandbox's quota (1/s) from SES and share it.
+        if not self.ses_sandbox or self.max_send_rate is None:
             return self
         rate = self.maximum_concurrency * self.max_send_rate
         if self.max_send_rate == 0 or rate > SES_SANDBOX_SEND_RATE:

@@ -10,7 +10,8 @@ One pass per batch, each phase batched where AWS allows it:
 4. load templates (compiled-template cache) and render; check attachments (sizes only);
 5. claim every ``emailId`` (one ``TransactWriteItems``, a condition per item); invalid and
    suppressed requests are written straight to ``failed`` / ``suppressed`` in the same call;
-6. send concurrently on a small thread pool, paced by the ``MAX_SEND_RATE`` token bucket;
+6. send concurrently on a small thread pool, paced by ``MAX_SEND_RATE``, or, unset, by the
+   rate the instance finds from the account's SES quota and SES's throttling (:mod:`.core.pacing`);
 7. finish the claims (one ``TransactWriteItems``): ``sent``, ``failed``, or released for a retry.
 
 The ``Email Status Changed`` events are not put here: every status written is announced from
@@ -67,8 +68,11 @@ from .core.metrics import (
     EMAILS_HELD,
     EMAILS_SCHEDULED,
     RECORDS_DEAD_LETTERED,
+    SEND_RATE,
+    SES_THROTTLES,
 )
 from .core.models import EmailRequest, InvalidRequest, SqsEvent, SqsRecord, Untrackable, parse_body
+from .core.pacing import FALLBACK_QUOTA, AdaptiveRate, Pacer
 from .core.ratelimit import TokenBucket
 from .core.rendering import RenderFailed, render
 from .core.schedule import Refused, SendLater, timing
@@ -117,7 +121,7 @@ class Adapters:
         self.attachments = (
             AttachmentStore(settings.attachment_bucket) if settings.attachment_bucket else None
         )
-        self.rate = TokenBucket(settings.max_send_rate)
+        self.rate = _pacer(settings, self.ses)
         self.queue = RecordQueue(settings.email_dead_letter_queue_url)
         scheduling = settings.scheduling
         self.schedules = OneTimeSchedules(scheduling.group, scheduling) if scheduling else None
@@ -127,6 +131,26 @@ class Adapters:
         self.signing_key = (
             SigningKey(settings.unsubscribe.key_parameter) if settings.unsubscribe else None
         )
+
+
+def _pacer(settings: SenderEnvironment, ses: SesSender) -> Pacer:
+    """An explicit ``MAX_SEND_RATE`` is kept whatever SES answers; unset, the instance finds
+    its rate from the account's quota and SES's throttling."""
+    if settings.max_send_rate is not None:
+        return TokenBucket(settings.max_send_rate)
+
+    def quota() -> float | None:
+        try:
+            return ses.max_send_rate()
+        except Exception as error:  # the documented fallback: pace from FALLBACK_QUOTA
+            logger.warning(
+                "the account's SES quota is unavailable (GetAccount); pacing from the "
+                "fallback quota and SES's throttling",
+                extra={"fallbackQuota": FALLBACK_QUOTA, "error": repr(error)},
+            )
+            return None
+
+    return AdaptiveRate(quota, settings.maximum_concurrency or 1)
 
 
 @functools.cache
@@ -290,6 +314,8 @@ class BatchRun:
         """The records that can be tracked."""
         self.render_ms: list[float] = []
         self.ses_ms: list[float] = []
+        self.ses_throttled: list[str] = []
+        """The emailIds SES refused for the account's sending rate (retried)."""
         self.tracking_write_failures = 0
         self.rejections: dict[str, RequestRejectedDetail] = {}
         self.to_schedule: list[tuple[Item, bool]] = []
@@ -614,11 +640,17 @@ class BatchRun:
             return TransientError("not enough time left before the Lambda timeout")
         started = time.perf_counter()
         try:
-            return self.adapters.ses.send(item.email, attachments)
+            message_id = self.adapters.ses.send(item.email, attachments)
+        except Throttled as error:
+            self.ses_throttled.append(item.email_id)
+            self.adapters.rate.throttled()
+            return error
         except Exception as error:
             return error
         finally:
             self.ses_ms.append((time.perf_counter() - started) * 1000)
+        self.adapters.rate.sent()
+        return message_id
 
     def _read_attachments(self, item: Item) -> list[AttachmentContent]:
         references = item.request.attachments if item.request else []
@@ -801,8 +833,12 @@ class BatchRun:
             (EMAILS_HELD, counts[Outcome.HELD]),
             (EMAILS_SCHEDULED, counts[Outcome.SCHEDULED]),
             ("TrackingWriteFailures", self.tracking_write_failures),
+            (SES_THROTTLES, len(self.ses_throttled)),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        metrics.add_metric(
+            name=SEND_RATE, unit=MetricUnit.CountPerSecond, value=self.adapters.rate.rate
+        )
         for name, values in (("RenderTime", self.render_ms), ("SesLatency", self.ses_ms)):
             for value in values[:100]:  # EMF takes at most 100 values per metric
                 metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)

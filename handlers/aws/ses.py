@@ -75,3 +75,9 @@ class SesSender:
         except BotoCoreError as error:
             raise translate(error) from error
         return str(response["MessageId"])
+
+    def max_send_rate(self) -> float:
+        """The account's SES sending quota in emails per second (``GetAccount``'s
+        ``SendQuota.MaxSendRate``), which every sender of the account and region shares.
+        Raises whatever the call raises: the caller paces without it."""
+        return float(self._client().get_account()["SendQuota"]["MaxSendRate"])

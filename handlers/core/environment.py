@@ -201,11 +201,20 @@ class SenderEnvironment(FunctionEnvironment):
         alias="TRACKING_TTL_DAYS",
         description="Tracking items expire this many days after creation (DynamoDB TTL).",
     )
-    max_send_rate: float = Field(
-        0.0,
+    max_send_rate: float | None = Field(
+        None,
         ge=0,
         alias="MAX_SEND_RATE",
-        description="Emails per second for one function instance; 0 means unlimited.",
+        description="Emails per second for one function instance; 0 means unlimited. Unset: "
+        "the instance finds its rate from the account's SES quota and SES's throttling "
+        "(:mod:`.pacing`).",
+    )
+    maximum_concurrency: int | None = Field(
+        None,
+        ge=1,
+        alias="MAXIMUM_CONCURRENCY",
+        description="Most instances of the sender SQS runs at once, which share the account's "
+        "SES quota when MAX_SEND_RATE is unset; unset: an instance assumes it is alone.",
     )
     claim_timeout_seconds: int = Field(
         180,

@@ -10,6 +10,7 @@ Requests are observed with botocore event hooks on the clients from the handler'
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,6 +32,9 @@ BUCKET = "templates-bucket"
 BUS = "email-bus"
 CONFIGURATION_SET = "sesmailengine"
 SENDER = "noreply@example.com"
+SES_QUOTA = 200.0
+"""The account's SES sending rate (emails/s) ``GetAccount`` answers, which moto lacks: high
+enough that pacing never slows a test."""
 
 
 ENGINE = "mail-test"
@@ -359,6 +363,15 @@ def _observe(state: Aws, clients: Any) -> None:
     ses = clients.client("sesv2").meta.events
     ses.register("provide-client-params.sesv2.SendEmail", capture)
     ses.register("before-call.sesv2.SendEmail", intercept)
+    ses.register("before-call.sesv2.GetAccount", functools.partial(send_quota, SES_QUOTA))
+
+
+def send_quota(quota: float, **_: Any) -> tuple[Any, dict[str, Any]]:
+    """What a ``before-call`` hook returns to answer ``GetAccount`` with ``quota``."""
+    return _Response(200), {
+        "SendQuota": {"Max24HourSend": 50_000.0, "MaxSendRate": quota, "SentLast24Hours": 0.0},
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
 
 
 def _base64(value: Any) -> str:
