@@ -264,8 +264,12 @@ class _PipNetwork:
 
     @classmethod
     def from_environment(cls) -> _PipNetwork:
-        defaults = {"PIP_TIMEOUT": str(PIP_TIMEOUT_SECONDS), "PIP_RETRIES": str(PIP_RETRIES)}
-        return cls({**defaults, **os.environ})
+        environment = dict(os.environ)
+        # pip takes its timeout from PIP_TIMEOUT or PIP_DEFAULT_TIMEOUT: a caller's own wins.
+        if not {"PIP_TIMEOUT", "PIP_DEFAULT_TIMEOUT"} & environment.keys():
+            environment["PIP_TIMEOUT"] = str(PIP_TIMEOUT_SECONDS)
+        environment.setdefault("PIP_RETRIES", str(PIP_RETRIES))
+        return cls(environment)
 
     @property
     def index(self) -> str:
@@ -274,9 +278,16 @@ class _PipNetwork:
         )
 
     @property
+    def timeout(self) -> str:
+        return self.environment.get("PIP_TIMEOUT") or self.environment["PIP_DEFAULT_TIMEOUT"]
+
+    @property
+    def retries(self) -> str:
+        return self.environment["PIP_RETRIES"]
+
+    @property
     def limits(self) -> str:
-        timeout, retries = self.environment["PIP_TIMEOUT"], self.environment["PIP_RETRIES"]
-        return f"timeout {timeout} s, {retries} retries"
+        return f"timeout {self.timeout} s, {self.retries} retries"
 
 
 def _pip_install(
@@ -320,9 +331,8 @@ def _pip_install(
     broken = list(_CONNECTION_BROKEN.finditer(result.stderr))
     if broken:
         raise ArtifactBuildError(
-            f"pip could not reach the package index {pip.index} after "
-            f"{pip.environment['PIP_RETRIES']} retries (timeout {pip.environment['PIP_TIMEOUT']}"
-            f" s), building the layer for {target_platform}: {broken[-1]['reason']} (fetching "
+            f"pip could not reach the package index {pip.index} ({pip.limits}), building the "
+            f"layer for {target_platform}: {broken[-1]['reason']} (fetching "
             f"{broken[-1]['path']}). Check the network, a proxy, PIP_INDEX_URL or pip.conf. pip "
             f"said:\n{tail}"
         )

@@ -494,7 +494,13 @@ def dead_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_INDEX_URL", index)
     monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
-    for name in ("PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_TIMEOUT", "PIP_RETRIES"):
+    for name in (
+        "PIP_FIND_LINKS",
+        "PIP_NO_INDEX",
+        "PIP_TIMEOUT",
+        "PIP_DEFAULT_TIMEOUT",
+        "PIP_RETRIES",
+    ):
         monkeypatch.delenv(name, raising=False)
     return index
 
@@ -517,7 +523,7 @@ def test_an_unreachable_package_index_fails_the_build_with_an_error_naming_it(
     message = str(raised.value)
     assert f"pip could not reach the package index {dead_index}" in message
     assert "Connection refused" in message
-    assert "after 2 retries" in message
+    assert "(timeout 10 s, 2 retries)" in message
     assert list((tmp_path / "cache" / "layers").iterdir()) == []
 
 
@@ -540,6 +546,29 @@ def test_building_a_layer_logs_what_is_built_from_where_and_into_which_cache(
     assert f"from {dead_index}" in output
     assert "timeout 10 s, 2 retries" in output
     assert str(tmp_path / "cache" / "layers") in output
+
+
+def test_the_callers_own_pip_timeout_and_retries_win_and_are_the_ones_reported(
+    dead_index: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # GIVEN an environment that sets pip's timeout (under its other name) and retries itself
+    monkeypatch.setenv("PIP_DEFAULT_TIMEOUT", "3")
+    monkeypatch.setenv("PIP_RETRIES", "1")
+    caplog.set_level(logging.INFO)
+
+    # WHEN a layer is built from the unreachable index
+    with pytest.raises(ArtifactBuildError) as raised:
+        build_lambda_artifacts("arm64", "3.12", cache_dir=tmp_path / "cache")
+
+    # THEN the log and the error state the caller's limits, which pip used
+    assert "(timeout 3 s, 1 retries)" in logged(capsys, caplog)
+    assert "(timeout 3 s, 1 retries)" in str(raised.value)
+    assert "Retry(total=1," not in str(raised.value)
+    assert "Retry(total=0," in str(raised.value)
 
 
 # --- Where things are -----------------------------------------------------------------------
