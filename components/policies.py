@@ -29,3 +29,16 @@ def deny_insecure_transport(service: str, resources: Sequence[str]) -> Statement
         "Resource": list(resources),
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def assumed_by_scheduler(account_id: str) -> str:
+    """The trust policy of a role EventBridge Scheduler's schedules use."""
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            # Confused deputy: only schedules of this account may use the role.
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )

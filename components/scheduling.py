@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .naming import child_options, component_type, invoke_options
-from .policies import policy_document
+from .policies import assumed_by_scheduler, policy_document
 
 
 @dataclass
@@ -61,17 +61,7 @@ class ScheduledSends(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=invoke_options(self)).account_id
         role = aws.iam.Role(
             f"{self._name}-role",
-            assume_role_policy=account.apply(
-                lambda account_id: policy_document(
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "scheduler.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        # Confused deputy: only schedules of this account may use the role.
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                    }
-                )
-            ),
+            assume_role_policy=account.apply(assumed_by_scheduler),
             opts=child_options(self),
         )
         aws.iam.RolePolicy(

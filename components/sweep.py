@@ -12,7 +12,7 @@ from .function import FunctionDefaults, LambdaFunction, LambdaFunctionArgs, func
 from .handlers.core.environment import SweepEnvironment
 from .handlers.core.statuses import AmbiguousSendPolicy
 from .naming import Named, child_options, component_type, invoke_options
-from .policies import policy_document
+from .policies import assumed_by_scheduler, policy_document
 
 SWEEP_HANDLER = "handlers.stuck_sweep.handler"
 MEMORY_MB = 256
@@ -99,17 +99,7 @@ class StuckEmailSweep(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=invoke_options(self)).account_id
         role = aws.iam.Role(
             f"{self._name}-scheduler-role",
-            assume_role_policy=account.apply(
-                lambda account_id: policy_document(
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "scheduler.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        # Confused deputy: only schedules of this account may use the role.
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                    }
-                )
-            ),
+            assume_role_policy=account.apply(assumed_by_scheduler),
             opts=child_options(self),
         )
         aws.iam.RolePolicy(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +23,29 @@ class StatusEvents(StatusEventCapture):
         super().__init__(session, name="test-status-events")
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory) -> Iterator[LocalSession]:
-    """Local mode for the dev stack, with the state folder (and so `sesmail --local`) in a
-    temporary working directory."""
-    workdir = tmp_path_factory.mktemp("local")
+@contextmanager
+def running_locally(workdir: Path, **config_overrides: str) -> Iterator[LocalSession]:
+    """Local mode for the dev stack, with the state folder (and so `sesmail --local`) in
+    `workdir`, the working directory while it runs. `maxSendRate` is unthrottled: the dev
+    stack paces 1/s, as the sandbox."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(workdir)
         with local_session(
             project_dir=PROJECT_DIR,
             state_dir=workdir / ".sesmail",
-            config_overrides={"maxSendRate": "0"},  # the dev stack paces 1/s, as the sandbox
+            config_overrides={"maxSendRate": "0", **config_overrides},
             # A failed record comes back after 1 s (180 s deployed), a poison one reaches the
             # DLQ in 2 s; `test_runtime` runs local mode's default clock.
             time_scale=180,
         ) as session:
             yield session
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory) -> Iterator[LocalSession]:
+    """Local mode for the dev stack, run from a temporary working directory."""
+    with running_locally(tmp_path_factory.mktemp("local")) as session:
+        yield session
 
 
 @pytest.fixture(scope="module")

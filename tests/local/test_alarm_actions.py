@@ -10,26 +10,18 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from click.testing import CliRunner
-from local_support import PROJECT_DIR, sample_data
+from local_support import running_locally, sample_data
 
 from sesmail.cli import main
 from sesmail.client import EmailClient
-from sesmail.local.session import LocalSession, local_session
+from sesmail.local.session import LocalSession
 
 
 @pytest.fixture(scope="module")
 def braked(tmp_path_factory) -> Iterator[LocalSession]:
     """The dev stack with the sending brake, run locally from a temporary working folder."""
-    workdir = tmp_path_factory.mktemp("alarms")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(workdir)
-        with local_session(
-            project_dir=PROJECT_DIR,
-            state_dir=workdir / ".sesmail",
-            config_overrides={"sendingBrake": "true", "maxSendRate": "0"},
-            time_scale=180,
-        ) as session:
-            yield session
+    with running_locally(tmp_path_factory.mktemp("alarms"), sendingBrake="true") as session:
+        yield session
 
 
 def aws_cli(session: LocalSession, service: str):
