@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
+from sesmailengine import EmailEngine
 from wheel_support import PROJECT_DIR, build_wheel, venv_with_wheel
 
 
@@ -74,3 +76,20 @@ print(json.dumps({
     assert found["settings"] == 10
     # The command's code finds the handlers under their installed name.
     assert found["models"] == "sesmailengine.handlers.core.models"
+
+
+def test_the_readme_names_every_attribute_of_the_engine():
+    # GIVEN the attributes the README's import section lists
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("- **Attributes.**", 1)[1].split("\n- **", 1)[0]
+    documented = set(re.findall(r"`([a-z][a-z0-9_]*)`", section))
+
+    # WHEN they are compared with the outputs EmailEngine declares
+    declared = {
+        name
+        for name, annotation in EmailEngine.__annotations__.items()
+        if "Output" in str(annotation)
+    }
+
+    # THEN each is documented, and nothing else is
+    assert documented == declared
