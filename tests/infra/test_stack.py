@@ -86,6 +86,7 @@ def test_components_are_the_documented_subsystems(dev):
         "sesmailengine:index:Unsubscribe",
         "sesmailengine:index:StatusEvents",
         "sesmailengine:index:StuckEmailSweep",
+        "sesmailengine:index:ScheduledSends",
         "sesmailengine:index:TopicKey",
         "sesmailengine:index:LambdaFunction",
     }
@@ -397,11 +398,20 @@ def test_sender_policy_grants_each_service_only_on_its_own_resources(dev):
     assert policy["WriteOwnLogs"]["Resource"] == f"{log_group}:*"
 
 
+# Actions IAM authorizes on no resource but "*" (the Service Authorization Reference lists no
+# resource type for them).
+ACCOUNT_WIDE_ACTIONS = {"ses:GetAccount"}
+
+
 def test_no_policy_grants_a_wildcard_action_or_anything_but_this_stacks_resources(prod):
     for policy in prod.of_type(ROLE_POLICY):
         for statement in policy.json_input("policy")["Statement"]:
-            for action in _as_list(statement["Action"]):
+            actions = _as_list(statement["Action"])
+            for action in actions:
                 assert "*" not in action, statement
+            if set(actions) <= ACCOUNT_WIDE_ACTIONS:
+                assert statement["Resource"] == "*", statement
+                continue
             for resource in _as_list(statement["Resource"]):
                 # Every resource ARN names one of ours, by physical name or identity.
                 assert resource.startswith("arn:aws:"), resource
@@ -429,6 +439,7 @@ def test_stack_exports_the_names_a_producer_and_an_operator_need(dev):
         "suppressionTableName": dev.one(TABLE, "suppression").outputs["name"],
         "templateBucketName": dev.one(BUCKET, "templates").outputs["bucket"],
         "attachmentBucketName": dev.one(BUCKET, "attachments").outputs["bucket"],
+        "scheduleGroupName": "sesmailengine-dev",
         "configurationSetName": "sesmailengine-dev",
         "senderFunctionName": dev.one(FUNCTION, "sender").outputs["name"],
         "dkimTokens": [],
