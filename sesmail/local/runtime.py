@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sesmailengine.handlers import observability
 from sesmailengine.handlers.core.environment import SenderEnvironment
 
 from . import alarms, moto_extensions, schedules, ses_extensions
@@ -103,9 +104,6 @@ def local_seconds(deployed_seconds: float, time_scale: float = LOCAL_TIME_SCALE)
     if deployed_seconds <= 0:
         return 0
     return max(1, round(deployed_seconds / time_scale))
-
-
-_CONSOLE = ("<stdout>", "<stderr>")
 
 
 class LocalContext:
@@ -193,6 +191,7 @@ class LocalRuntime:
         environment = {**self._aws_environment, **function.environment}
         with _environment(environment), self._captured_output():
             _handler(function.handler)  # imported inside its environment, as Lambda does
+            observability.new_container()  # (or set up for it, if another function imported it)
             self._route_handler_logs()
             yield
 
@@ -207,17 +206,14 @@ class LocalRuntime:
         return redirect_stdout(self._log)  # type: ignore[type-var]
 
     def _route_handler_logs(self) -> None:
-        # Powertools loggers write JSON to stdout; locally it goes to the log file instead.
+        # Powertools loggers write JSON to stdout; locally it goes to the log file instead,
+        # wherever an earlier session (or a test's capture) had pointed them.
         if self._log is None:
             return
         for logger in list(logging.Logger.manager.loggerDict.values()):
-            for handler in getattr(logger, "handlers", []):
-                stream = getattr(handler, "stream", None)
-                ours = isinstance(stream, _LineWriter) and stream is not self._log
-                if type(handler) is logging.StreamHandler and (
-                    ours or getattr(stream, "name", None) in _CONSOLE
-                ):
-                    handler.setStream(self._log)  # type: ignore[arg-type]
+            handler = getattr(logger, "powertools_handler", None)
+            if type(handler) is logging.StreamHandler and handler.stream is not self._log:
+                handler.setStream(self._log)  # type: ignore[arg-type]
 
     # -- one pass -----------------------------------------------------------------------------
 

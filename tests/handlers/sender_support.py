@@ -399,7 +399,10 @@ def error_response(status: int, code: str, message: str = "") -> tuple[Any, dict
 
 @pytest.fixture
 def invoke(aws: Aws) -> Callable[..., dict[str, Any]]:
+    from sesmailengine.handlers import observability
     from sesmailengine.handlers.email_sender import handler
+
+    observability.new_container()  # this test's environment, whoever imported the handler
 
     def run(*bodies: dict[str, Any] | str, context: FakeContext | None = None) -> dict[str, Any]:
         return handler(sqs_event(*bodies), context or FakeContext())

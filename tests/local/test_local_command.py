@@ -97,8 +97,11 @@ def test_sigterm_stops_local_mode_as_ctrl_c_does(tmp_path) -> None:
     )
     state_file = tmp_path / ".sesmail" / "local.json"
     try:
-        # (the banner is printed before it polls; its first lines say it is up)
-        banner = [process.stdout.readline() for _ in range(3)]
+        # (the banner is printed before it polls: read it up to the line to copy)
+        banner = []
+        while not any("export AWS_ENDPOINT_URL=" in line for line in banner):
+            banner.append(process.stdout.readline())
+            assert banner[-1], banner  # (not the end of the output)
         assert state_file.exists(), banner
         assert json.loads(state_file.read_text())["pid"] == process.pid
     finally:
