@@ -213,7 +213,10 @@ class LocalRuntime:
         for logger in list(logging.Logger.manager.loggerDict.values()):
             handler = getattr(logger, "powertools_handler", None)
             if type(handler) is logging.StreamHandler and handler.stream is not self._log:
-                handler.setStream(self._log)  # type: ignore[arg-type]
+                if getattr(handler.stream, "closed", False):
+                    handler.stream = self._log  # (setStream would flush the closed one)
+                else:
+                    handler.setStream(self._log)  # type: ignore[arg-type]
 
     # -- one pass -----------------------------------------------------------------------------
 
