@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install lint test floors bench preview demo reliability fuzz
+.PHONY: install lint test privileges floors bench preview demo reliability fuzz
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Spread over every core (pytest-xdist): each worker is its own process, with its own moto.
+# Spread over the cores (pytest-xdist): each worker is its own process, with its own moto.
+# A test file stays on one worker (its module fixtures, such as a local mode, start once); a
+# third worker fills the time local-mode tests spend waiting on their emulator.
 test: lint
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n 3 --dist loadfile -m "not trace"
+
+# Least privilege: re-runs the handler tests tracing every AWS call, and compares each role's
+# policy with what its handler calls (CI runs it after `make test`).
+privileges: install
+	$(BIN)/python -m pytest -m trace
 
 # The lowest version of every direct dependency pyproject.toml allows, in its own venv, against
 # the infrastructure and handler tests: proves the floors (CI runs it after `make test`).

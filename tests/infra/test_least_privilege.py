@@ -40,6 +40,9 @@ LAMBDA_SERVICE_STATEMENTS = {
     "ReadTrackingStream": "Lambda's stream poller reads the tracking stream",
     "KeepAbandonedBatches": "Lambda writes the on-failure destination",
 }
+# Re-runs the handler tests (about a minute): `make privileges`, and CI, run it.
+pytestmark = pytest.mark.trace
+
 Grant = tuple[str, str]
 """(IAM action, resource label): `tracking`, `tracking/index/<name>`, `suppression`, or the
 action's service for the resources a function has one of (its bus, bucket, queue...)."""
