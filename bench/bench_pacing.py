@@ -237,14 +237,7 @@ def instance(stop_file: Path) -> None:
     queue_url = os.environ["BENCH_QUEUE_URL"]
     queue_arn = "arn:aws:sqs:us-east-1:123456789012:" + QUEUE
 
-    class Context:
-        function_name = "email-sender"
-        memory_limit_in_mb = 512
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:email-sender"
-        aws_request_id = "bench"
-
-        def get_remaining_time_in_millis(self) -> int:
-            return 60_000
+    from bench_sender import Context  # (bench/ is this script's folder)
 
     while not stop_file.exists():
         messages = sqs.receive_message(
