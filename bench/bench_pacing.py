@@ -237,7 +237,7 @@ def instance(stop_file: Path) -> None:
     queue_url = os.environ["BENCH_QUEUE_URL"]
     queue_arn = "arn:aws:sqs:us-east-1:123456789012:" + QUEUE
 
-    from bench_sender import Context  # (bench/ is this script's folder)
+    from lambda_context import Context  # (bench/ is this script's folder)
 
     while not stop_file.exists():
         messages = sqs.receive_message(

@@ -11,7 +11,7 @@ from .feedback import Feedback, FeedbackArgs
 from .function import FunctionDefaults, LambdaCode
 from .ingestion import Ingestion, IngestionArgs
 from .monitoring import AlarmThresholds, Monitoring, MonitoringArgs, UnmatchedEventsRule
-from .naming import Named, SharedState, child_options, component_type
+from .naming import Named, SharedState, child_options, component_type, invoke_options
 from .scheduling import ScheduledSends, ScheduledSendsArgs
 from .sending import (
     Brand,
@@ -62,6 +62,8 @@ class EmailEngine(pulumi.ComponentResource):
     unsubscribe_url: pulumi.Output[str]
     mail_from_domain: pulumi.Output[str | None]
     schedule_group_name: pulumi.Output[str]
+    region: pulumi.Output[str]
+    """The AWS region the engine is deployed to (its provider's): where `sesmail` finds it."""
 
     def __init__(
         self,
@@ -138,6 +140,7 @@ class EmailEngine(pulumi.ComponentResource):
         self.unsubscribe_url = unsubscribe.endpoint_url
         self.mail_from_domain = sending.mail_from_domain
         self.schedule_group_name = scheduled_sends.group_name
+        self.region = aws.get_region_output(opts=invoke_options(self)).region
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:
@@ -169,6 +172,7 @@ class EmailEngine(pulumi.ComponentResource):
             "unsubscribeUrl": self.unsubscribe_url,
             "mailFromDomain": self.mail_from_domain,
             "scheduleGroupName": self.schedule_group_name,
+            "region": self.region,
         }
 
     def _storage(self, settings: EngineSettings) -> Storage:

@@ -640,7 +640,7 @@ class BatchRun:
             return TransientError("not enough time left before the Lambda timeout")
         started = time.perf_counter()
         try:
-            message_id = self.adapters.ses.send(item.email, attachments)
+            accepted = self.adapters.ses.send(item.email, attachments)
         except Throttled as error:
             self.ses_throttled.append(item.email_id)
             self.adapters.rate.throttled()
@@ -649,8 +649,13 @@ class BatchRun:
             return error
         finally:
             self.ses_ms.append((time.perf_counter() - started) * 1000)
-        self.adapters.rate.sent()
-        return message_id
+        if accepted.retries:
+            # The SDK's own retry got it through, but SES said slow down all the same.
+            self.ses_throttled.append(item.email_id)
+            self.adapters.rate.throttled()
+        else:
+            self.adapters.rate.sent()
+        return accepted.message_id
 
     def _read_attachments(self, item: Item) -> list[AttachmentContent]:
         references = item.request.attachments if item.request else []

@@ -81,10 +81,16 @@ class Target:
                 credentials=state.get("credentials") or {},
             )
         if outputs_file is not None:
-            return cls(outputs=json.loads(outputs_file.read_text()), overrides=overrides)
+            return cls.deployed(json.loads(outputs_file.read_text()), overrides)
         if stack is not None:
-            return cls(outputs=_pulumi_stack_outputs(stack), overrides=overrides)
+            return cls.deployed(_pulumi_stack_outputs(stack), overrides)
         return cls(outputs={}, overrides=overrides)
+
+    @classmethod
+    def deployed(cls, outputs: dict[str, Any], overrides: dict[str, str]) -> Target:
+        """A deployed stack, reached in the region its outputs name (the engine's provider's),
+        whatever region the shell defaults to."""
+        return cls(outputs=outputs, region=outputs.get("region"), overrides=overrides)
 
 
 def running_local_state(state_file: Path) -> dict[str, Any]:

@@ -191,6 +191,7 @@ def test_each_engine_exports_the_outputs_sesmail_reads_named_after_it(
         exported = outputs[engine]
         assert exported["eventBusName"] == f"{engine}-prod"
         assert exported["configurationSetName"] == f"{engine}-prod"
+        assert exported["region"] == "eu-west-1"  # where sesmail reaches it
         for key in SESMAIL_READS:
             assert f"/{engine}-" in f"/{exported[key]}", (engine, key, exported[key])
     assert set(outputs["orders"]) == set(outputs["newsletter"])

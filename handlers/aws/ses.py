@@ -4,6 +4,7 @@ headers such as ``List-Unsubscribe``, and attachments)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +17,16 @@ from .errors import error_code, error_message, translate
 
 # SES refuses this message for good; sending it again would fail the same way.
 _REJECTED_CODES = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """SES took the message."""
+
+    message_id: str
+    retries: int
+    """Attempts the SDK made before this one (its retry of a throttle or a transient error):
+    SES asking for fewer sends, though the send went through."""
 
 
 class SesSender:
@@ -64,8 +75,9 @@ class SesSender:
             ]
         return params
 
-    def send(self, email: OutgoingEmail, attachments: Sequence[AttachmentContent] = ()) -> str:
-        """The SES message id; raises Throttled, Rejected, TransientError or the unexpected."""
+    def send(self, email: OutgoingEmail, attachments: Sequence[AttachmentContent] = ()) -> Accepted:
+        """SES's message id, and the SDK's retries; raises Throttled, Rejected, TransientError
+        or the unexpected."""
         try:
             response = self._client().send_email(**self.request(email, attachments))
         except ClientError as error:
@@ -74,7 +86,10 @@ class SesSender:
             raise translate(error) from error
         except BotoCoreError as error:
             raise translate(error) from error
-        return str(response["MessageId"])
+        return Accepted(
+            str(response["MessageId"]),
+            int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0)),
+        )
 
     def max_send_rate(self) -> float:
         """The account's SES sending quota in emails per second (``GetAccount``'s

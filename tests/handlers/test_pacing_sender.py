@@ -148,3 +148,55 @@ def test_an_explicit_max_send_rate_is_kept_and_reads_no_quota(
     # THEN the instance keeps the configured rate and never asked SES for its quota
     assert [document[SEND_RATE] for document in emf(capsys.readouterr().out)] == [[25.0]]
     assert reads == []
+
+
+class _Body:
+    """The raw body of a response botocore reads (`stream()`)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any):
+        yield self._data
+
+
+def throttle_first_attempt(count: list[int]):
+    """SES answers the first SendEmail attempt with its rate error over HTTP, so the SDK's own
+    retry (standard mode) sends it again, and the retry goes through."""
+    from botocore.awsrequest import AWSResponse
+
+    def before_send(request: Any, **_: Any) -> Any:
+        count[0] += 1
+        if count[0] > 1:
+            return None
+        body = json.dumps({"message": "Maximum sending rate exceeded."}).encode()
+        headers = {
+            "x-amzn-ErrorType": "TooManyRequestsException",
+            "Content-Type": "application/json",
+        }
+        return AWSResponse(request.url, 429, headers, _Body(body))
+
+    clients.client("sesv2").meta.events.register_first("before-send.sesv2.SendEmail", before_send)
+
+
+def test_a_throttle_the_sdk_retried_through_still_slows_the_instance(
+    aws: Aws, invoke, adaptive, capsys
+) -> None:
+    # GIVEN SES throttling the first attempt of a send, which the SDK retries by itself
+    answer_get_account([])
+    aws.put_template()
+    attempts = [0]
+    throttle_first_attempt(attempts)
+    # WHEN a batch of one is handled
+    response = invoke(email_request(emailId="retried-1"))
+    # THEN the email was sent on the SDK's second attempt and tracked as sent, once (moto also
+    # answers the attempt the hook answered, so its outbox is no count here: botocore calls
+    # every before-send handler and keeps the first answer, the hook's 429)
+    assert response == {"batchItemFailures": []}
+    assert attempts == [2]
+    [item] = aws.items()
+    assert item["status"] == "sent" and item["emailId"] == "retried-1"
+    # AND the throttle counted, and lowered the instance below its share of the quota
+    [document] = emf(capsys.readouterr().out)
+    assert document[SES_THROTTLES] == [1.0]
+    assert document[SEND_RATE][0] < QUOTA / 2

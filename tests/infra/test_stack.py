@@ -440,6 +440,7 @@ def test_stack_exports_the_names_a_producer_and_an_operator_need(dev):
         "templateBucketName": dev.one(BUCKET, "templates").outputs["bucket"],
         "attachmentBucketName": dev.one(BUCKET, "attachments").outputs["bucket"],
         "scheduleGroupName": "sesmailengine-dev",
+        "region": "us-east-1",
         "configurationSetName": "sesmailengine-dev",
         "senderFunctionName": dev.one(FUNCTION, "sender").outputs["name"],
         "dkimTokens": [],

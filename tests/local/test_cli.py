@@ -215,3 +215,39 @@ def test_tables_print_every_value_in_full_when_output_is_not_a_terminal(local) -
     # THEN no cell is cut
     assert result.exit_code == 0, result.output
     assert email_id in result.output and "…" not in result.output
+
+
+def test_a_deployed_stack_is_reached_in_the_region_its_outputs_name(tmp_path, monkeypatch):
+    # GIVEN a stack deployed to eu-west-1 (its outputs say so) and a shell defaulting elsewhere
+    from moto import mock_aws
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"trackingTableName": "tracking", "region": "eu-west-1"}))
+    with mock_aws():
+        import boto3
+
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        dynamodb.create_table(
+            TableName="tracking",
+            KeySchema=[{"AttributeName": "emailId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "emailId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(
+            TableName="tracking",
+            Item={"emailId": {"S": "in-ireland"}, "status": {"S": "delivered"}},
+        )
+        # WHEN sesmail reads an email's status from those outputs
+        result = CliRunner().invoke(
+            main, ["--outputs", str(outputs), "--json", "status", "in-ireland"]
+        )
+    # THEN it found the table in eu-west-1
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "delivered"
