@@ -52,6 +52,7 @@ from .core.feedback_rules import (
     is_recent,
     next_status,
     status_attributes,
+    uncounted,
 )
 from .core.metrics import (
     BOUNCED,
@@ -59,6 +60,7 @@ from .core.metrics import (
     COMPLAINED,
     DELIVERED,
     DELIVERY_DELAYED,
+    ENGAGEMENT_UNCOUNTED,
     FEEDBACK_FAILED,
     OPENED,
     REJECTED,
@@ -242,8 +244,16 @@ class FeedbackRun:
         """Write the event once. Returns whether this call applied it (False: a replay)."""
         email_id = str(item["emailId"])
         for _ in range(APPLY_ROUNDS):
-            if feedback.key in (item.get("feedbackIds") or ()):
+            applied_events = item.get("feedbackIds") or ()
+            if feedback.key in applied_events:
                 logger.info("feedback already applied (a replay)", extra=keys)
+                return False
+            if uncounted(feedback.kind, len(applied_events)):
+                self.counts[ENGAGEMENT_UNCOUNTED] += 1
+                logger.warning(
+                    "open or click not counted: the email's item keeps no more event ids",
+                    extra=keys | {"appliedEvents": len(applied_events)},
+                )
                 return False
             update = self._update_for(item, feedback)
             result = self.adapters.tracking.apply_feedback(update)

@@ -51,6 +51,18 @@ TIMESTAMP_ATTRIBUTES: dict[Kind, str] = {
 COUNTERS = {Kind.OPEN: "opens", Kind.CLICK: "clicks"}
 """Item attributes counting every open and click."""
 
+MAX_APPLIED_EVENTS = 1000
+"""Events whose ids one tracking item keeps (``feedbackIds``, so a replay applies once). An
+email opened or clicked thousands of times (a forwarded newsletter, a link scanner) would grow
+its item past DynamoDB's 400 KB and fail every later write; past this many, its opens and
+clicks are no longer counted. Status-changing events are always applied."""
+
+
+def uncounted(kind: Kind, applied_events: int) -> bool:
+    """Whether this event is an open or click the item no longer has room to count."""
+    return kind in COUNTERS and applied_events >= MAX_APPLIED_EVENTS
+
+
 # -- status transitions -----------------------------------------------------------------------
 
 RANK: dict[str, int] = {

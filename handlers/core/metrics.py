@@ -71,6 +71,8 @@ CLICKED = "Clicked"
 SUPPRESSED = "Suppressed"
 UNKNOWN_EMAIL = "UnknownEmail"
 FEEDBACK_FAILED = "FeedbackFailed"
+ENGAGEMENT_UNCOUNTED = "EngagementUncounted"
+"""Opens and clicks past `feedback_rules.MAX_APPLIED_EVENTS` on one email, not counted."""
 
 # -- the stuck-email sweep --------------------------------------------------------------------
 

@@ -199,6 +199,28 @@ def test_opens_and_clicks_record_the_first_time_and_a_count(aws: Aws, process) -
     assert aws.status_events() == []
 
 
+def test_an_email_opened_past_the_event_limit_stops_counting_but_takes_a_bounce(
+    aws: Aws, process, capsys
+) -> None:
+    # GIVEN a delivered email whose item already keeps the ids of MAX_APPLIED_EVENTS events
+    # (opened that often: a forwarded newsletter, a link scanner)
+    from sesmailengine.handlers.core.feedback_rules import MAX_APPLIED_EVENTS
+
+    applied = {f"open-{n:04}" for n in range(MAX_APPLIED_EVENTS)}
+    track(aws, status="delivered", feedbackIds=applied, opens=MAX_APPLIED_EVENTS)
+    # WHEN it is opened and clicked once more
+    process(ses_event("open", at=at(1)), ses_event("click", at=at(2)))
+    # THEN neither is counted, nor grows the item; the metric says so, nothing failed
+    item = aws.item("order-1")
+    assert item["opens"] == MAX_APPLIED_EVENTS and "clicks" not in item
+    assert len(item["feedbackIds"]) == MAX_APPLIED_EVENTS
+    assert _metrics(capsys)["EngagementUncounted"] == 2
+    # AND a bounce reported afterwards still moves the status and suppresses the address
+    process(ses_event("bounce", at=at(3)))
+    assert aws.item("order-1")["status"] == "bounced"
+    assert suppression(aws, TO) is not None
+
+
 def test_a_send_event_records_the_send_the_sender_could_not(aws: Aws, process) -> None:
     # GIVEN an email SES accepted while its sender crashed before writing `sent`
     track(aws, status="processing", ses_message_id=None)
