@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install lint test privileges floors bench preview demo reliability fuzz
+.PHONY: install lint test privileges builds floors bench preview demo reliability fuzz
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ lint: install
 # A test file stays on one worker (its module fixtures, such as a local mode, start once); a
 # third worker fills the time local-mode tests spend waiting on their emulator.
 test: lint
-	$(BIN)/python -m pytest -n 3 --dist loadfile -m "not trace"
+	$(BIN)/python -m pytest -n 3 --dist loadfile -m "not trace and not build"
+
+# The Lambda layer and the wheel built with pip, installed and imported (CI runs it).
+builds: install
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m build
 
 # Least privilege: re-runs the handler tests tracing every AWS call, and compares each role's
 # policy with what its handler calls (CI runs it after `make test`).

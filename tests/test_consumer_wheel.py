@@ -12,6 +12,9 @@ import subprocess
 import pytest
 from wheel_support import FreshVenv, build_wheel, venv_with_wheel
 
+# Builds and installs the wheel (`make builds`; CI runs it).
+pytestmark = pytest.mark.build
+
 CONSUMER_PROGRAM = '''
 """Our platform's mail: transactional and newsletter engines in Ireland."""
 import pulumi
@@ -41,6 +44,7 @@ import json, tempfile
 from pathlib import Path
 import sesmailengine
 from sesmailengine.testing import placeholder_artifacts, run_program
+
 
 graph = run_program(
     Path("__main__.py"),

@@ -18,6 +18,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
+@pytest.mark.build  # builds the wheel (`make builds`)
 def test_wheel_carries_every_component_handler_and_starter_template(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     sources = {
@@ -38,6 +39,7 @@ def test_wheel_carries_every_component_handler_and_starter_template(wheel):
             assert f"{package}/{relative}" in names, relative
 
 
+@pytest.mark.build  # builds the wheel (`make builds`)
 def test_installed_wheel_imports_the_engine_and_finds_its_lambda_code(wheel, tmp_path):
     # GIVEN a fresh venv holding only the wheel (dependencies come from the test environment)
     fresh = venv_with_wheel(wheel, tmp_path / "venv")

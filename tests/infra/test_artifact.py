@@ -38,6 +38,9 @@ from sesmailengine.artifact import (
     package_folder,
 )
 
+# Builds the Lambda layer with pip (`make builds`; CI runs it).
+pytestmark = pytest.mark.build
+
 HOST_ARCHITECTURE = {
     "x86_64": "x86_64",
     "amd64": "x86_64",
@@ -78,6 +81,7 @@ print(json.dumps({
 IMPORT_HANDLER = """
 import sysconfig
 import handlers.email_sender
+
 assert callable(handlers.email_sender.handler)
 print(json.dumps({
     "stdlib": [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")],

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Builds and installs the wheel (`make builds`; CI runs it).
+pytestmark = pytest.mark.build
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml")
 
