@@ -22,11 +22,12 @@ lint: install
 # A test file stays on one worker (its module fixtures, such as a local mode, start once); a
 # third worker fills the time local-mode tests spend waiting on their emulator.
 test: lint
-	$(BIN)/python -m pytest -n 3 --dist loadfile -m "not trace and not build"
+	$(BIN)/python -m pytest -n 3 --dist loadfile -m "not trace and not build and not browser"
 
-# The Lambda layer and the wheel built with pip, installed and imported (CI runs it).
+# The Lambda layer and the wheel built with pip, installed and imported, and the templates
+# rendered in headless Chromium (CI runs it).
 builds: install
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m build
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "build or browser"
 
 # Least privilege: re-runs the handler tests tracing every AWS call, and compares each role's
 # policy with what its handler calls (CI runs it after `make test`).

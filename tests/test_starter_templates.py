@@ -292,6 +292,7 @@ def test_only_the_fallback_link_may_break_anywhere_not_its_sentence(name):
     assert "word-break: break-all" in link and "overflow-wrap: anywhere" in link
 
 
+@pytest.mark.browser  # renders in headless Chromium (`make builds`)
 @pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
 @pytest.mark.parametrize("name", ["email-verification", "password-reset"])
 def test_at_375_px_the_sentence_wraps_between_words_and_the_link_fits(name):
@@ -329,6 +330,7 @@ def test_sample_images_are_embedded_so_previews_render_offline(name):
         assert base64.b64decode(source.partition(",")[2])[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.browser  # renders in headless Chromium (`make builds`)
 @pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
 def test_the_newsletter_sample_image_loads_without_a_network():
     html = render_template(ROOT, "newsletter").html

@@ -136,6 +136,7 @@ def test_png_without_chromium_says_how_to_install_it(root, tmp_path, monkeypatch
     assert not list(tmp_path.glob("*.png"))
 
 
+@pytest.mark.browser  # renders in headless Chromium (`make builds`)
 @pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
 def test_png_screenshots_at_desktop_and_mobile_width(root: Path, tmp_path: Path):
     files = write_preview(root, "login-code", tmp_path, png=True)
@@ -153,6 +154,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # IHDR
 
 
+@pytest.mark.browser  # renders in headless Chromium (`make builds`)
 @pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
 def test_png_captures_the_whole_of_a_long_email(root: Path, tmp_path: Path):
     # GIVEN a newsletter with twelve articles, far longer than one screen
@@ -166,6 +168,7 @@ def test_png_captures_the_whole_of_a_long_email(root: Path, tmp_path: Path):
     assert all(height > 1600 for height in heights.values()), heights
 
 
+@pytest.mark.browser  # renders in headless Chromium (`make builds`)
 @pytest.mark.skipif(find_chromium() is None, reason="headless Chromium is not installed")
 def test_png_of_a_short_email_is_not_padded_to_a_fixed_height(root: Path, tmp_path: Path):
     files = write_preview(root, "login-code", tmp_path, png=True)
