@@ -318,9 +318,9 @@ class BatchRun:
         """The emailIds SES refused for the account's sending rate (retried)."""
         self.tracking_write_failures = 0
         self.rejections: dict[str, RequestRejectedDetail] = {}
+        """emailId → the rejection to put for the item concluded ``conflict``."""
         self.to_schedule: list[tuple[Item, bool]] = []
         """Records claimed ``scheduled`` whose schedule to create: (item, claimed just now)."""
-        """emailId → the rejection to put for the item concluded ``conflict``."""
 
     @property
     def failures(self) -> list[Item | Untracked]:
